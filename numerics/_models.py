@@ -1,0 +1,184 @@
+"""Model objects: one frozen dataclass per model, validated once.
+
+Theory, simulation, command line and report all take the same object.
+
+Exponent names differ between the two papers.  **Model A** (Maloney, Roberts
+& Sully) writes the latent spectrum as ``lambda_I = lambda_plus * I**-(1+alpha)``;
+model B (Bordelon, Atanasov & Pehlevan) writes ``lambda_k = k**-alpha``, so
+``alpha_B = 1 + alpha_A``.  :class:`MRSModel` uses model A's ``alpha``.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+__all__ = ["MRSModel", "ACTIVATIONS"]
+
+#: Activations the finite simulation supports (model A, spec item 3).
+ACTIVATIONS = ("linear", "relu", "erf", "tanh")
+
+
+def _check_int(name, value, low=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    value = int(value)
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value}")
+    return value
+
+
+def _check_real(name, value, *, positive=False, nonnegative=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        try:  # mpmath.mpf, numpy scalars, decimal strings are fine
+            value_f = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    else:
+        value_f = float(value)
+    if not math.isfinite(value_f):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if positive and not value_f > 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    if nonnegative and not value_f >= 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class MRSModel:
+    """Model A of ``shared/spec/models.md``: power-law latent data, random
+    features and ridge regression (Maloney, Roberts & Sully, arXiv:2210.16859).
+
+    Parameters
+    ----------
+    M : int >= 1
+        Latent dimension.
+    alpha : float > 0
+        **Model A's** exponent: ``lambda_I = lambda_plus * I**-(1 + alpha)``
+        (model B's exponent is ``1 + alpha``).
+    N : int >= 1
+        Number of random features.
+    T : int >= 1
+        Number of training samples.
+    gamma : float >= 0
+        Ridge (the training sum is *not* divided by ``T``).
+    noise_var : float >= 0
+        Variance of the label noise on training labels.
+    lambda_plus, sigma_w2, sigma_u2 : float > 0
+        Spectrum scale, teacher-weight variance (times ``M``), feature-weight
+        variance (times ``M``).
+    activation : {"linear", "relu", "erf", "tanh"}
+        Elementwise feature map.
+    spectrum : array of M positive floats, optional
+        Replaces the power law (then ``alpha`` and ``lambda_plus`` are unused).
+    teacher_variances : array of M non-negative floats, optional
+        Per-mode ``E[w_I^2]``, replacing the flat ``sigma_w2 / M``.
+
+    Examples
+    --------
+    >>> m = MRSModel(M=1000, alpha=1.0, N=100, T=400)
+    >>> m.eigenvalues()[:3]
+    array([1.        , 0.25      , 0.11111111])
+    >>> MRSModel(M=1000, alpha=-1.0, N=100, T=400)
+    Traceback (most recent call last):
+    ...
+    ValueError: alpha must be > 0, got -1.0
+    """
+
+    M: int
+    alpha: float
+    N: int
+    T: int
+    gamma: float = 0.0
+    noise_var: float = 0.0
+    lambda_plus: float = 1.0
+    sigma_w2: float = 1.0
+    sigma_u2: float = 1.0
+    activation: str = "linear"
+    spectrum: tuple | None = field(default=None, repr=False)
+    teacher_variances: tuple | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_("M", _check_int("M", self.M))
+        set_("N", _check_int("N", self.N))
+        set_("T", _check_int("T", self.T))
+        _check_real("alpha", self.alpha, positive=True)
+        _check_real("gamma", self.gamma, nonnegative=True)
+        _check_real("noise_var", self.noise_var, nonnegative=True)
+        _check_real("lambda_plus", self.lambda_plus, positive=True)
+        _check_real("sigma_w2", self.sigma_w2, positive=True)
+        _check_real("sigma_u2", self.sigma_u2, positive=True)
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
+            )
+        for name in ("spectrum", "teacher_variances"):
+            arr = getattr(self, name)
+            if arr is None:
+                continue
+            arr = tuple(float(v) for v in np.asarray(arr, dtype=float).ravel())
+            if len(arr) != self.M:
+                raise ValueError(f"{name} must have M = {self.M} entries, got {len(arr)}")
+            if not all(math.isfinite(v) for v in arr):
+                raise ValueError(f"{name} must be finite")
+            if name == "spectrum" and min(arr) <= 0:
+                raise ValueError("spectrum must be > 0 entrywise")
+            if name == "teacher_variances" and min(arr) < 0:
+                raise ValueError("teacher_variances must be >= 0 entrywise")
+            set_(name, arr)
+
+    # -- derived quantities -------------------------------------------------
+    @property
+    def is_power_law(self) -> bool:
+        """True when the spectrum is the power law (no explicit array)."""
+        return self.spectrum is None
+
+    @property
+    def has_flat_teacher(self) -> bool:
+        """True when ``E[w_I^2] = sigma_w2 / M`` for every mode."""
+        return self.teacher_variances is None
+
+    def eigenvalues(self) -> np.ndarray:
+        """The latent spectrum ``lambda_1..lambda_M`` (float64 array)."""
+        if self.spectrum is not None:
+            return np.asarray(self.spectrum, dtype=float)
+        idx = np.arange(1, self.M + 1, dtype=float)
+        return float(self.lambda_plus) * idx ** (-(1.0 + float(self.alpha)))
+
+    def teacher_variance_array(self) -> np.ndarray:
+        """Per-mode teacher variance ``E[w_I^2]`` (float64 array)."""
+        if self.teacher_variances is not None:
+            return np.asarray(self.teacher_variances, dtype=float)
+        return np.full(self.M, float(self.sigma_w2) / self.M)
+
+    def replace(self, **changes) -> "MRSModel":
+        """A copy with some parameters changed (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """Plain parameters (arrays as lists) for JSON output."""
+        d = {
+            "model": "mrs",
+            "M": self.M,
+            "alpha": float(self.alpha),
+            "N": self.N,
+            "T": self.T,
+            "gamma": float(self.gamma),
+            "noise_var": float(self.noise_var),
+            "lambda_plus": float(self.lambda_plus),
+            "sigma_w2": float(self.sigma_w2),
+            "sigma_u2": float(self.sigma_u2),
+            "activation": self.activation,
+        }
+        if self.spectrum is not None:
+            d["spectrum"] = list(self.spectrum)
+        if self.teacher_variances is not None:
+            d["teacher_variances"] = list(self.teacher_variances)
+        return d

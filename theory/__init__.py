@@ -1,0 +1,1 @@
+"""Symbolic layer of scaling-theory (sympy)."""
