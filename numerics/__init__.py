@@ -1,7 +1,30 @@
-"""Numeric layer of scaling-theory (mpmath/scipy/numpy) and finite simulations."""
+"""Numeric layer of scaling-theory (mpmath/scipy/numpy) and finite simulations.
+
+Public names
+------------
+MRSModel, ACTIVATIONS
+    Model A's parameters (frozen, validated once).
+mrs_theory, MRSTheory
+    Model A's theory at one point, double precision or any precision (``dps``).
+mrs_theory_grid, MRSTheoryGrid
+    Vectorised double precision over broadcast grids of N, T, gamma.
+simulate_mrs, MRSSimulation
+    Finite simulation of model A (linear, relu, erf, tanh), seeds and SEMs.
+PowerLawSpectrum, ArraySpectrum, spectral_sums, spectral_trace
+    Spectral sums, O(1) in M for power laws.
+ConvergenceError
+    Raised by solvers that miss their tolerance (carries the residual).
+"""
 from ._models import ACTIVATIONS, MRSModel
 from ._mrs import MRSTheory, MRSTheoryGrid, mrs_theory, mrs_theory_grid
+from ._simulate import MRSSimulation, simulate_mrs
 from ._solver import ConvergenceError
+from ._spectral import ArraySpectrum, PowerLawSpectrum, spectral_sums, spectral_trace
 
-__all__ = ["ACTIVATIONS", "MRSModel", "MRSTheory", "MRSTheoryGrid", "mrs_theory", "mrs_theory_grid",
-           "ConvergenceError"]
+__all__ = [
+    "ACTIVATIONS", "MRSModel",
+    "MRSTheory", "MRSTheoryGrid", "mrs_theory", "mrs_theory_grid",
+    "MRSSimulation", "simulate_mrs",
+    "PowerLawSpectrum", "ArraySpectrum", "spectral_sums", "spectral_trace",
+    "ConvergenceError",
+]

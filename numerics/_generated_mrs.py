@@ -50,4 +50,3 @@ def ridgeless_test_N_lt_T(kappa, c1, N, T, noise_var):
 def ridgeless_test_T_lt_N(kappa, n2, c1, c2, N, T, noise_var):
     """<L> at gamma = 0, T < N (n1(kappa) = T)."""
     return ((1/2))*(N*T*c1*kappa - N*T*c2*kappa + N*n2*noise_var + (T)**(2)*c2*kappa + (T)**(2)*noise_var - T*c1*kappa*n2 - 2*T*n2*noise_var)/((N - T)*(T - n2))
-

@@ -1,1 +1,36 @@
-"""Symbolic layer of scaling-theory (sympy)."""
+"""Symbolic layer of scaling-theory (sympy).
+
+Public names
+------------
+Derivation, Step
+    Derivations as objects: steps with sympy equations, residual checks
+    (``verify``), numeric substitution (``check``) and LaTeX (``latex``,
+    ``markdown``).
+marchenko_pastur, wishart_renormalisation
+    Building blocks: the Marchenko–Pastur S-transform and the ridge
+    renormalisation lemma, derived from free multiplicative convolution.
+derive_mrs, MRS_SYMBOLS
+    Model A (Maloney, Roberts & Sully) with linear features: self-consistent
+    equation, test and train loss, ridgeless limits, duality, asymptotics.
+write_derivations, derivation_documents
+    Regenerate ``derivations/`` and ``numerics/_generated_mrs.py``.
+generated_mrs_source
+    The generated numeric code (text).
+"""
+from ._codegen import generated_mrs_source
+from ._derivation import Derivation, Step
+from ._document import derivation_documents, write_derivations
+from ._freeprob import marchenko_pastur, wishart_renormalisation
+from ._mrs import MRS_SYMBOLS, derive_mrs
+
+__all__ = [
+    "Derivation",
+    "Step",
+    "marchenko_pastur",
+    "wishart_renormalisation",
+    "derive_mrs",
+    "MRS_SYMBOLS",
+    "write_derivations",
+    "derivation_documents",
+    "generated_mrs_source",
+]
