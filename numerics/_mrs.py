@@ -405,7 +405,8 @@ def mrs_theory_grid(model: MRSModel, *, N=None, T=None, gamma=None) -> MRSTheory
     --------
     >>> import numpy as np
     >>> from numerics import MRSModel, mrs_theory_grid
-    >>> g = mrs_theory_grid(MRSModel(M=10**9, alpha=1, N=1, T=10**8), N=np.logspace(2, 4, 9))
+    >>> N = np.round(np.logspace(2, 4, 9))
+    >>> g = mrs_theory_grid(MRSModel(M=10**9, alpha=1, N=1, T=10**8), N=N)
     >>> slope = np.polyfit(np.log(g.N), np.log(g.test_loss), 1)[0]
     >>> bool(abs(slope + 1) < 0.02)       # L ~ N^-alpha for N << T << M
     True

@@ -58,6 +58,7 @@ def test_double_matches_direct_sum(M, alpha, lambda_plus):
     np.testing.assert_allclose(s.c2, 0.7 * n2, rtol=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("alpha", ALPHAS)
 def test_double_matches_direct_sum_M_1e7(alpha):
     kappas = KAPPAS[::3]

@@ -1,0 +1,98 @@
+"""Benchmarks for model A (issue 2, item 8).
+
+Run: ``python benchmarks/bench_mrs.py [--json out.json] [--repeat R]``
+
+Measures (median wall time over repeats):
+1. one double-precision theory point at M = 10^3 and at M = 10^9;
+2. a 10^4-point (N, T) grid, vectorised double precision;
+3. one 50-digit mpmath point;
+4. one simulation instance at N = T = 2000, M = 4000 (linear, alpha = 1),
+   next to the bare LAPACK/BLAS calls it needs: the GEMM building Phi
+   (T x M times M x N) and the thin SVD of the T x N matrix Phi.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+import scipy.linalg
+
+from numerics import MRSModel, mrs_theory, mrs_theory_grid
+from numerics._simulate import simulate_mrs_instance
+
+
+def timeit(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), min(times)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", help="write the figures to this JSON file")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--skip-simulation", action="store_true")
+    args = ap.parse_args(argv)
+    R = args.repeat
+    out = {}
+
+    # warm-up (imports, generated code, caches)
+    mrs_theory(MRSModel(M=1000, alpha=1, N=100, T=400, gamma=1e-3))
+    mrs_theory(MRSModel(M=1000, alpha=1, N=100, T=400, gamma=1e-3), dps=50)
+
+    for M in (10**3, 10**9):
+        m = MRSModel(M=M, alpha=1, N=100, T=400, gamma=1e-3)
+        out[f"point_double_M=1e{int(np.log10(M))}_s"] = timeit(lambda: mrs_theory(m), R)[0]
+
+    m = MRSModel(M=10**6, alpha=1, N=1, T=1, gamma=1e-3, noise_var=1e-3)
+    N = np.round(np.logspace(1, 5, 100))
+    T = np.round(np.logspace(1, 5, 100))
+    out["grid_1e4_points_s"] = timeit(lambda: mrs_theory_grid(m, N=N[:, None], T=T[None, :]), R)[0]
+
+    m50 = MRSModel(M=1000, alpha="1", N=100, T=400, gamma="0.001", noise_var="0.001")
+    out["point_mpmath_50_digits_s"] = timeit(lambda: mrs_theory(m50, dps=50), R)[0]
+    m50b = MRSModel(M=10**9, alpha="1", N=100, T=400, gamma="0.001")
+    out["point_mpmath_50_digits_M=1e9_s"] = timeit(lambda: mrs_theory(m50b, dps=50), R)[0]
+
+    if not args.skip_simulation:
+        Ns = Ts = 2000
+        M = 4000
+        model = MRSModel(M=M, alpha=1, N=Ns, T=Ts)
+        rs = max(1, R // 2)
+        inst, _ = timeit(lambda: simulate_mrs_instance(model, np.random.default_rng(0), gammas=[0.0, 1e-3, 1e-2]), rs)
+        rng = np.random.default_rng(1)
+        lam = model.eigenvalues()
+        X = rng.standard_normal((Ts, M)) * np.sqrt(lam)
+        U = rng.standard_normal((Ns, M)) / np.sqrt(M)
+        gemm, _ = timeit(lambda: X @ U.T, rs)
+        Phi = X @ U.T
+        svd, _ = timeit(lambda: scipy.linalg.svd(Phi, full_matrices=False, lapack_driver="gesdd"), rs)
+        draw, _ = timeit(lambda: (rng.standard_normal((Ts, M)), rng.standard_normal((Ns, M))), rs)
+        flops = 2.0 * Ts * M * Ns
+        out.update({
+            "simulation_instance_N=T=2000_M=4000_s": inst,
+            "gemm_Phi_s": gemm,
+            "gemm_GFLOPS": flops / gemm / 1e9,
+            "svd_Phi_gesdd_s": svd,
+            "draw_gaussians_s": draw,
+            "instance_over_gemm_plus_svd": inst / (gemm + svd),
+            "instance_over_gemm_svd_draw": inst / (gemm + svd + draw),
+        })
+
+    width = max(len(k) for k in out)
+    for k, v in out.items():
+        print(f"{k:<{width}}  {v:.4g}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=2)
+    return out
+
+
+if __name__ == "__main__":
+    main()
