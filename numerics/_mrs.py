@@ -194,8 +194,10 @@ def _losses(spectrum, kappa, N, T, rho, noise, ctx):
 # results
 # --------------------------------------------------------------------------
 def _fmt(x, digits=None, ctx=None):
+    """A float, or a decimal string with ``digits`` digits; infinity as "inf" (valid JSON)."""
     if digits is None:
-        return float(x)
+        x = float(x)
+        return "inf" if math.isinf(x) else x
     if ctx is None:
         ctx = _context(max(digits, 17))
     v = ctx.mpf(x)
@@ -371,7 +373,8 @@ class MRSTheoryGrid:
             out.append({
                 "N": int(self.N[idx]), "T": int(self.T[idx]), "gamma": float(self.gamma[idx]),
                 "test_loss": _fmt(self.test_loss[idx], digits), "train_loss": _fmt(self.train_loss[idx], digits),
-                "kappa": _fmt(self.kappa[idx], digits),
+                "kappa": _fmt(self.kappa[idx], digits), "kappa1": _fmt(self.kappa1[idx], digits),
+                "df2": _fmt(self.df2[idx], digits),
             })
         return out
 

@@ -1,0 +1,175 @@
+"""Tests of the ``scaling-theory`` command line (numerics/cli.py)."""
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mpmath
+import pytest
+
+from numerics import MRSModel, mrs_theory
+from numerics.cli import main
+
+BASE = ["--M", "1000", "--alpha", "1"]
+
+
+def run_json(capsys, *args):
+    assert main(list(args) + ["--json"]) == 0
+    out = capsys.readouterr().out
+    return json.loads(out)
+
+
+def test_loss_one_point_json(capsys):
+    d = run_json(capsys, "mrs", "loss", *BASE, "--N", "100", "--T", "400")
+    for key in ("test_loss", "train_loss", "kappa", "N", "T", "gamma", "M", "alpha"):
+        assert key in d
+    assert (d["N"], d["T"], d["gamma"]) == (100, 400, 0.0)
+    ref = mrs_theory(MRSModel(M=1000, alpha=1, N=100, T=400))
+    assert d["test_loss"] == pytest.approx(ref.test_loss, rel=1e-14)
+    assert 0 < d["train_loss"] < d["test_loss"]
+
+
+def test_loss_grid_json_is_the_outer_grid(capsys):
+    d = run_json(capsys, "mrs", "loss", *BASE, "--N", "100,200,400", "--T", "400,800", "--gamma", "0,0.01")
+    pts = d["points"]
+    assert len(pts) == 3 * 2 * 2
+    combos = {(p["N"], p["T"], p["gamma"]) for p in pts}
+    assert combos == {(n, t, g) for n in (100, 200, 400) for t in (400, 800) for g in (0.0, 0.01)}
+    for p in pts:
+        assert {"test_loss", "train_loss", "kappa"} <= set(p)
+    # the peak N = T at gamma = 0 is the JSON string "inf" (valid JSON)
+    peak = [p for p in pts if p["N"] == p["T"] == 400 and p["gamma"] == 0.0]
+    assert peak and peak[0]["test_loss"] == "inf"
+
+
+def test_duality_through_the_cli(capsys):
+    a = run_json(capsys, "mrs", "loss", *BASE, "--N", "100", "--T", "400")
+    b = run_json(capsys, "mrs", "loss", *BASE, "--N", "400", "--T", "100")
+    assert abs(a["test_loss"] / b["test_loss"] - 1) < 1e-12
+
+
+def test_precision_gives_d_significant_digits(capsys):
+    args = ["mrs", "loss", *BASE, "--N", "100", "--T", "400", "--gamma", "0.1"]
+    d30 = run_json(capsys, *args, "--precision", "30")
+    d50 = run_json(capsys, *args, "--precision", "50")
+    for key in ("test_loss", "train_loss", "kappa"):
+        s30, s50 = d30[key], d50[key]
+        assert isinstance(s30, str) and isinstance(s50, str)
+        mant = s30.lower().split("e")[0].replace("-", "").replace(".", "").lstrip("0")
+        assert len(mant) <= 30 and len(mant) >= 25  # trailing zeros may be dropped
+        ctx = mpmath.MPContext()
+        ctx.dps = 60
+        x30, x50 = ctx.mpf(s30), ctx.mpf(s50)
+        assert abs(x30 / x50 - 1) < ctx.mpf(10) ** -29
+    # gamma = 0.1 was taken exactly (1/10), not as the double nearest 0.1
+    m = MRSModel(M=1000, alpha="1", N=100, T=400, gamma="0.1")
+    assert d50["test_loss"] == mrs_theory(m, dps=50).to_dict(digits=50)["test_loss"]
+
+
+def test_precision_grid(capsys):
+    d = run_json(capsys, "mrs", "loss", *BASE, "--N", "100,400", "--T", "400", "--precision", "20")
+    assert len(d["points"]) == 2
+    assert all(isinstance(p["test_loss"], str) for p in d["points"])
+    assert d["points"][1]["test_loss"] == "inf"
+
+
+def test_loss_text_output(capsys):
+    assert main(["mrs", "loss", *BASE, "--N", "400", "--T", "400"]) == 0
+    out = capsys.readouterr().out
+    assert "test_loss" in out and "inf" in out
+    assert main(["mrs", "loss", *BASE, "--N", "100,200", "--T", "400"]) == 0
+    out = capsys.readouterr().out
+    assert len(out.strip().splitlines()) == 4  # header line, column line, two rows
+
+
+def test_simulate_json(capsys):
+    args = ["mrs", "simulate", "--M", "200", "--alpha", "1", "--N", "20", "--T", "40",
+            "--seeds", "3", "--seed", "5", "--no-progress"]
+    d = run_json(capsys, *args)
+    for key in ("test_loss", "test_loss_sem", "train_loss", "train_loss_sem", "seeds", "seed", "N", "T", "gamma"):
+        assert key in d
+    assert d["seeds"] == 3 and d["seed"] == 5
+    assert d["test_loss_sem"] > 0 and d["train_loss_sem"] > 0
+    g = run_json(capsys, *args, "--gamma", "0,0.01,0.1")
+    assert [p["gamma"] for p in g["points"]] == [0.0, 0.01, 0.1]
+    assert g["points"][0]["test_loss"] == pytest.approx(d["test_loss"], rel=1e-10)  # same instances
+    assert all(p["test_loss_sem"] > 0 for p in g["points"])
+
+
+def test_simulate_nonlinear_and_progress_on_stderr(capsys):
+    assert main(["mrs", "simulate", "--M", "100", "--alpha", "1", "--N", "10", "--T", "20",
+                 "--seeds", "2", "--activation", "relu", "--json"]) == 0
+    cap = capsys.readouterr()
+    d = json.loads(cap.out)  # stdout is clean JSON, the bar went to stderr
+    assert d["activation"] == "relu" and math.isfinite(d["test_loss"])
+
+
+def test_equations(capsys):
+    from theory._mrs import derive_mrs
+
+    assert main(["mrs", "equations", "--latex"]) == 0
+    out = capsys.readouterr().out
+    assert "Self-consistent equation" in out
+    assert derive_mrs().latex("self_consistent") in out
+    assert "Test loss" in out and "Train loss" in out
+    assert main(["mrs", "equations"]) == 0
+    out = capsys.readouterr().out
+    assert "Self-consistent equation" in out and ("κ" in out or "kappa" in out)
+
+
+def test_derive_check(capsys):
+    assert main(["derive", "--check"]) in (0, 1)
+    out = capsys.readouterr().out
+    assert "derivations" in out
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert "scaling-theory" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, name", [
+    (["--alpha", "-1", "--N", "100", "--T", "400"], "alpha"),
+    (["--alpha", "1", "--N", "0", "--T", "400"], "N"),
+    (["--alpha", "1", "--N", "abc", "--T", "400"], "N"),
+    (["--alpha", "1", "--N", "100.5", "--T", "400"], "N"),
+    (["--alpha", "1", "--N", "100", "--T", "400", "--precision", "0"], "precision"),
+    (["--alpha", "1", "--N", "100", "--T", "400", "--gamma", "0,-1"], "gamma"),
+    (["--alpha", "1", "--N", "100", "--T", "400", "--noise-var", "-1"], "noise_var"),
+    (["--alpha", "1", "--N", "100", "--T", "400", "--sigma-u2", "inf"], "sigma_u2"),
+    (["--alpha", "1/2", "--N", "100", "--T", "400"], "alpha"),
+    (["--alpha", "__import__('os')", "--N", "100", "--T", "400"], "alpha"),
+])
+def test_bad_input_one_line_exit_2(capsys, args, name):
+    assert main(["mrs", "loss", "--M", "1000", *args]) == 2
+    cap = capsys.readouterr()
+    lines = cap.err.strip().splitlines()
+    assert len(lines) == 1, cap.err
+    assert lines[0].startswith("scaling-theory: error: ") and name in lines[0]
+    assert "Traceback" not in cap.err and cap.out == ""
+
+
+def test_bad_activation_and_seeds(capsys):
+    base = ["mrs", "simulate", "--M", "100", "--alpha", "1", "--N", "10", "--T", "20", "--no-progress"]
+    assert main(base + ["--activation", "softmax"]) == 2
+    assert "activation" in capsys.readouterr().err
+    assert main(base + ["--seeds", "1"]) == 2
+    assert "seeds" in capsys.readouterr().err
+
+
+def test_argparse_errors_are_one_line(capsys):
+    assert main(["mrs", "loss", "--M", "1000", "--alpha", "1"]) == 2  # --N, --T missing
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--N" in err[0]
+
+
+def test_installed_script_bad_input():
+    exe = Path(sys.executable).with_name("scaling-theory")
+    cmd = [str(exe)] if exe.exists() else [shutil.which("scaling-theory") or "scaling-theory"]
+    r = subprocess.run(cmd + ["mrs", "loss", "--M", "1000", "--alpha", "-1", "--N", "100", "--T", "400"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip() == "scaling-theory: error: alpha must be > 0, got -1"
+    assert r.stdout == ""
