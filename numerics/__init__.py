@@ -15,14 +15,14 @@ PowerLawSpectrum, ArraySpectrum, spectral_sums, spectral_trace
 ConvergenceError
     Raised by solvers that miss their tolerance (carries the residual).
 """
-from ._models import ACTIVATIONS, MRSModel
+from ._models import ACTIVATIONS, BAPModel, MRSModel
 from ._mrs import MRSTheory, MRSTheoryGrid, mrs_theory, mrs_theory_grid
 from ._simulate import MRSSimulation, simulate_mrs
 from ._solver import ConvergenceError
 from ._spectral import ArraySpectrum, PowerLawSpectrum, spectral_sums, spectral_trace
 
 __all__ = [
-    "ACTIVATIONS", "MRSModel",
+    "ACTIVATIONS", "MRSModel", "BAPModel",
     "MRSTheory", "MRSTheoryGrid", "mrs_theory", "mrs_theory_grid",
     "MRSSimulation", "simulate_mrs",
     "PowerLawSpectrum", "ArraySpectrum", "spectral_sums", "spectral_trace",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-__all__ = ["MRSModel", "ACTIVATIONS"]
+__all__ = ["MRSModel", "BAPModel", "ACTIVATIONS"]
 
 #: Activations the finite simulation supports (model A, spec item 3).
 ACTIVATIONS = ("linear", "relu", "erf", "tanh")
@@ -181,4 +181,141 @@ class MRSModel:
             d["spectrum"] = list(self.spectrum)
         if self.teacher_variances is not None:
             d["teacher_variances"] = list(self.teacher_variances)
+        return d
+
+
+def _check_int_or_inf(name, value, low=1):
+    if isinstance(value, str) and value.strip().lower() in ("inf", "infinity"):
+        return math.inf
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isinf(value) and value > 0:
+        return math.inf
+    return _check_int(name, value, low)
+
+
+@dataclass(frozen=True)
+class BAPModel:
+    """Model B of ``shared/spec/models.md``: random features trained by gradient
+    descent (Bordelon, Atanasov & Pehlevan, arXiv:2402.01092).
+
+    Parameters
+    ----------
+    M : int >= 1 or inf
+        Number of latent features (``inf`` for the theory only).
+    alpha : float > 0 (> 1 when M = inf)
+        **Model B's** exponent: ``lambda_k = k**-alpha``.  Model A's data is
+        model B with ``alpha_B = 1 + alpha_A``.
+    beta : float > 0
+        Task exponent: ``lambda_k (w*_k)^2 = k**-(alpha*beta + 1)``.
+    N : int >= 1 or inf
+        Model size (number of features).
+    P : int >= 1 or inf
+        Number of training samples (``inf``: population gradient, no reuse).
+    noise_var : float >= 0
+        Label-noise variance (matters only at finite P).
+    eta : float > 0, optional
+        Learning rate of discrete-time gradient descent (``None``: gradient flow).
+    batch : int >= 1, optional
+        Online SGD batch size (requires ``P = inf`` and ``eta``).
+    ensemble : int >= 1
+        Number of students with independent projections averaged (spec item 9).
+    spectrum, target_weights : arrays of M floats, optional
+        Replace ``lambda_k`` and ``w*_k``.
+
+    Examples
+    --------
+    >>> m = BAPModel(M=100, alpha=1.5, beta=1.0, N=20, P="inf")
+    >>> m.P, m.eigenvalues()[1]
+    (inf, 0.35355339059327373)
+    >>> bool(abs(m.eigenvalues()[3] * m.target()[3] ** 2 - 4.0 ** -2.5) < 1e-15)
+    True
+    >>> BAPModel(M="inf", alpha=0.8, beta=1, N=10, P=10)
+    Traceback (most recent call last):
+    ...
+    ValueError: alpha must be > 1 when M = inf, got 0.8
+    """
+
+    M: int | float
+    alpha: float
+    beta: float
+    N: int | float
+    P: int | float
+    noise_var: float = 0.0
+    eta: float | None = None
+    batch: int | None = None
+    ensemble: int = 1
+    spectrum: tuple | None = field(default=None, repr=False)
+    target_weights: tuple | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_("M", _check_int_or_inf("M", self.M))
+        set_("N", _check_int_or_inf("N", self.N))
+        set_("P", _check_int_or_inf("P", self.P))
+        _check_real("alpha", self.alpha, positive=True)
+        _check_real("beta", self.beta, positive=True)
+        _check_real("noise_var", self.noise_var, nonnegative=True)
+        if math.isinf(self.M) and not float(self.alpha) > 1:
+            raise ValueError(f"alpha must be > 1 when M = inf, got {self.alpha}")
+        if self.eta is not None:
+            _check_real("eta", self.eta, positive=True)
+        if self.batch is not None:
+            set_("batch", _check_int("batch", self.batch))
+            if not math.isinf(self.P):
+                raise ValueError(f"batch (online SGD) requires P = inf, got P = {self.P}")
+            if self.eta is None:
+                raise ValueError("batch (online SGD) requires a learning rate eta > 0")
+        set_("ensemble", _check_int("ensemble", self.ensemble))
+        for name in ("spectrum", "target_weights"):
+            arr = getattr(self, name)
+            if arr is None:
+                continue
+            if math.isinf(self.M):
+                raise ValueError(f"{name} requires a finite M")
+            arr = tuple(float(v) for v in np.asarray(arr, dtype=float).ravel())
+            if len(arr) != self.M:
+                raise ValueError(f"{name} must have M = {self.M} entries, got {len(arr)}")
+            if not all(math.isfinite(v) for v in arr):
+                raise ValueError(f"{name} must be finite")
+            if name == "spectrum" and min(arr) <= 0:
+                raise ValueError("spectrum must be > 0 entrywise")
+            set_(name, arr)
+
+    @property
+    def is_power_law(self) -> bool:
+        """True when both the spectrum and the target are the power laws."""
+        return self.spectrum is None and self.target_weights is None
+
+    def _k(self):
+        if math.isinf(self.M):
+            raise ValueError("M must be finite to list the spectrum")
+        return np.arange(1, self.M + 1, dtype=float)
+
+    def eigenvalues(self) -> np.ndarray:
+        """``lambda_k = k**-alpha`` (or the given spectrum)."""
+        if self.spectrum is not None:
+            return np.asarray(self.spectrum, dtype=float)
+        return self._k() ** (-float(self.alpha))
+
+    def target(self) -> np.ndarray:
+        """``w*_k = k**-((alpha*beta + 1 - alpha)/2)`` (or the given target)."""
+        if self.target_weights is not None:
+            return np.asarray(self.target_weights, dtype=float)
+        a, b = float(self.alpha), float(self.beta)
+        return self._k() ** (-(a * b + 1 - a) / 2)
+
+    def replace(self, **changes) -> "BAPModel":
+        """A copy with some parameters changed (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """Plain parameters for JSON output (``inf`` as the string "inf")."""
+        enc = lambda v: "inf" if isinstance(v, float) and math.isinf(v) else v  # noqa: E731
+        d = {"model": "bap", "M": enc(self.M), "alpha": float(self.alpha), "beta": float(self.beta),
+             "N": enc(self.N), "P": enc(self.P), "noise_var": float(self.noise_var),
+             "eta": None if self.eta is None else float(self.eta), "batch": self.batch,
+             "ensemble": self.ensemble}
+        if self.spectrum is not None:
+            d["spectrum"] = list(self.spectrum)
+        if self.target_weights is not None:
+            d["target_weights"] = list(self.target_weights)
         return d

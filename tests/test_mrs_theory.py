@@ -16,7 +16,7 @@ from numerics._solver import NumpyBackend, solve_increasing
 
 
 def test_public_surface():
-    expected = {"ACTIVATIONS", "MRSModel", "MRSTheory", "MRSTheoryGrid", "mrs_theory",
+    expected = {"ACTIVATIONS", "MRSModel", "BAPModel", "MRSTheory", "MRSTheoryGrid", "mrs_theory",
                 "mrs_theory_grid", "ConvergenceError", "MRSSimulation", "simulate_mrs",
                 "PowerLawSpectrum", "ArraySpectrum", "spectral_sums", "spectral_trace"}
     assert set(numerics.__all__) == expected
