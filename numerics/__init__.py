@@ -12,9 +12,17 @@ simulate_mrs, MRSSimulation
     Finite simulation of model A (linear, relu, erf, tanh), seeds and SEMs.
 PowerLawSpectrum, ArraySpectrum, spectral_sums, spectral_trace
     Spectral sums, O(1) in M for power laws.
+BAPModel, bap_theory, BAPTheory, bap_train_loss_infinite_width
+    Model B's parameters and its theory so far: gradient-flow loss curves at
+    P = inf (finite N <= 3M/4 or >= 20M, or N = inf) and the N = inf train loss.
+simulate_bap, BAPSimulation
+    Finite simulation of model B: gradient flow (exact), gradient descent,
+    online SGD, ensembles, label noise.
 ConvergenceError
     Raised by solvers that miss their tolerance (carries the residual).
 """
+from ._simulate_bap import BAPSimulation, simulate_bap
+from ._bap import BAPTheory, bap_theory, bap_train_loss_infinite_width
 from ._models import ACTIVATIONS, BAPModel, MRSModel
 from ._mrs import MRSTheory, MRSTheoryGrid, mrs_theory, mrs_theory_grid
 from ._simulate import MRSSimulation, simulate_mrs
@@ -26,5 +34,6 @@ __all__ = [
     "MRSTheory", "MRSTheoryGrid", "mrs_theory", "mrs_theory_grid",
     "MRSSimulation", "simulate_mrs",
     "PowerLawSpectrum", "ArraySpectrum", "spectral_sums", "spectral_trace",
+    "BAPTheory", "bap_theory", "bap_train_loss_infinite_width", "BAPSimulation", "simulate_bap",
     "ConvergenceError",
 ]

@@ -18,7 +18,9 @@ from numerics._solver import NumpyBackend, solve_increasing
 def test_public_surface():
     expected = {"ACTIVATIONS", "MRSModel", "BAPModel", "MRSTheory", "MRSTheoryGrid", "mrs_theory",
                 "mrs_theory_grid", "ConvergenceError", "MRSSimulation", "simulate_mrs",
-                "PowerLawSpectrum", "ArraySpectrum", "spectral_sums", "spectral_trace"}
+                "PowerLawSpectrum", "ArraySpectrum", "spectral_sums", "spectral_trace",
+                "BAPTheory", "bap_theory", "bap_train_loss_infinite_width",
+                "BAPSimulation", "simulate_bap"}
     assert set(numerics.__all__) == expected
     for name in expected:
         assert hasattr(numerics, name)

@@ -12,11 +12,15 @@ marchenko_pastur, wishart_renormalisation
 derive_mrs, MRS_SYMBOLS
     Model A (Maloney, Roberts & Sully) with linear features: self-consistent
     equation, test and train loss, ridgeless limits, duality, asymptotics.
+derive_bap, BAP_SYMBOLS
+    Model B (Bordelon, Atanasov & Pehlevan), one-point results: the loss
+    curve at P = inf, N = P = inf, t = inf, the N = inf train loss, exponents.
 write_derivations, derivation_documents
     Regenerate ``derivations/`` and ``numerics/_generated_mrs.py``.
 generated_mrs_source
     The generated numeric code (text).
 """
+from ._bap import BAP_SYMBOLS, derive_bap
 from ._codegen import generated_mrs_source
 from ._derivation import Derivation, Step
 from ._document import derivation_documents, write_derivations
@@ -30,6 +34,8 @@ __all__ = [
     "wishart_renormalisation",
     "derive_mrs",
     "MRS_SYMBOLS",
+    "derive_bap",
+    "BAP_SYMBOLS",
     "write_derivations",
     "derivation_documents",
     "generated_mrs_source",

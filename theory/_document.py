@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ._codegen import generated_mrs_source
 from ._freeprob import marchenko_pastur, wishart_renormalisation
+from ._bap import derive_bap
 from ._mrs import derive_mrs
 
 __all__ = ["write_derivations", "derivation_documents"]
@@ -39,10 +40,25 @@ def _model_a_document() -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+def _model_b_document() -> str:
+    d = derive_bap()
+    parts = [
+        HEADER,
+        "# Model B: a dynamical model of neural scaling laws (gradient flow)\n",
+        "Bordelon, Atanasov & Pehlevan, arXiv:2402.01092; conventions of `shared/spec/models.md` "
+        "(model B's exponent: $\\lambda_k=k^{-\\alpha}$, $\\alpha_B=1+\\alpha_A$). The renormalisation "
+        "lemma is derived in `model_a.md`. This document holds the one-point results; the finite-$P$ "
+        "test loss (two-point equivalent) is still to be derived.\n",
+        d.markdown(),
+    ]
+    return "\n".join(parts).rstrip() + "\n"
+
+
 def derivation_documents() -> dict:
     """Relative path -> text of every generated file."""
     return {
         "derivations/model_a.md": _model_a_document(),
+        "derivations/model_b.md": _model_b_document(),
         "numerics/_generated_mrs.py": generated_mrs_source(),
     }
 

@@ -1,0 +1,310 @@
+"""Model B theory, evaluated: loss curves of gradient flow from the derived
+one-point equations (:func:`theory.derive_bap`).
+
+The inverse Laplace transform is a fixed-Talbot quadrature (Abate & Valko)
+taken in the renormalised variable ``kappa`` rather than in ``s``: since
+``s(kappa) = kappa (1 - n1(kappa)/n)`` is explicit,
+
+    L(tau/2) = 1/(2 pi i) int exp(s(kappa) tau) h(kappa) dkappa,
+
+with ``h = g1 (1 - n2/n) / (1 - n1/n)`` (test loss, ``n = N``, ``P = inf``) or
+``h = g1 (1 - n2/n)`` (train loss at ``N = inf``, ``n = P``), on the Talbot
+contour ``kappa(theta) = r theta (cot theta + i)``.  No root finding at complex
+arguments is needed.  The pole at ``n1(kappa_0) = N`` (``s = 0``) carries the
+``t -> inf`` loss ``kappa_0 g1(kappa_0)``: when the optimal Talbot radius would
+come close to it, the contour is moved to the fixed radius ``kappa_0/2`` (where ``Re s < 0`` on the
+whole contour) and the residue added exactly.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import mpmath
+import numpy as np
+
+from ._models import BAPModel
+from ._solver import MpmathBackend, NumpyBackend, solve_increasing
+
+__all__ = ["BAPTheory", "bap_theory", "bap_train_loss_infinite_width", "TALBOT_NODES"]
+
+#: Talbot nodes in double precision (truncation ~10^-(0.6 n), round-off ~eps e^{2n/5}).
+TALBOT_NODES = 24
+_CHUNK = 1 << 21
+
+
+@lru_cache(maxsize=32)
+def _context(dps):
+    ctx = mpmath.MPContext()
+    ctx.dps = dps
+    return ctx
+
+
+def _times(times):
+    t = np.atleast_1d(np.asarray(times, dtype=float))
+    if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError(f"times must be a non-empty list of finite values >= 0, got {times!r}")
+    return t
+
+
+def _sums_double(lam, u2, kappa):
+    """n1, n2, g1 at complex kappa (any shape), direct sums over the finite spectrum."""
+    kap = np.asarray(kappa, dtype=complex)
+    flat = kap.ravel()
+    n1 = np.empty_like(flat)
+    n2 = np.empty_like(flat)
+    g1 = np.empty_like(flat)
+    step = max(1, _CHUNK // lam.size)
+    for i in range(0, flat.size, step):
+        k = flat[i:i + step, None]
+        r = lam / (lam + k)
+        n1[i:i + step] = r.sum(axis=1)
+        n2[i:i + step] = (r * r).sum(axis=1)
+        g1[i:i + step] = (u2 / (lam + k)).sum(axis=1)
+    return n1.reshape(kap.shape), n2.reshape(kap.shape), g1.reshape(kap.shape)
+
+
+def _sums_mp(ctx, lam, u2, kappa):
+    n1 = ctx.fsum(l / (l + kappa) for l in lam)
+    n2 = ctx.fsum((l / (l + kappa)) ** 2 for l in lam)
+    g1 = ctx.fsum(u / (l + kappa) for l, u in zip(lam, u2))
+    return n1, n2, g1
+
+
+def _kappa0(lam, n, ctx=None):
+    """Root of n1(kappa) = n on kappa > 0 (exists iff n < M)."""
+    M = len(lam)
+    if not n < M:
+        return None
+    if ctx is None:
+        lam_a = np.asarray(lam, dtype=float)
+        lo = math.log(np.sort(lam_a)[::-1][int(n)] / (2 * (int(n) + 1)))
+        hi = math.log(lam_a.sum() / n)
+
+        def G(u):
+            k = np.exp(u)
+            r = lam_a / (lam_a + k)
+            n1, n2 = r.sum(), (r * r).sum()
+            return np.array([math.log(n) - math.log(n1)]), np.array([(n1 - n2) / n1])
+
+        res = solve_increasing(lambda u: G(float(u[0])), np.array([lo]), np.array([hi]),
+                               backend=NumpyBackend(), tol=1e-14, what="n1(kappa0) = N")
+        return float(np.exp(res.u[0]))
+    srt = sorted(lam, reverse=True)
+    lo = ctx.log(srt[int(n)] / (2 * (int(n) + 1)))
+    hi = ctx.log(ctx.fsum(lam) / n)
+
+    def Gm(u):
+        k = ctx.exp(u)
+        n1 = ctx.fsum(l / (l + k) for l in lam)
+        n2 = ctx.fsum((l / (l + k)) ** 2 for l in lam)
+        return ctx.log(n) - ctx.log(n1), (n1 - n2) / n1
+
+    res = solve_increasing(Gm, lo, hi, backend=MpmathBackend(ctx), tol=ctx.eps * 2 ** 10, what="n1(kappa0) = N")
+    return ctx.exp(res.u)
+
+
+def _talbot_double(h_and_s, tau, r, nodes):
+    """Fixed Talbot: (r/n)[1/2 e^{s(r) tau} h(r) + sum_k Re(e^{s tau} h (1 + i sigma))]."""
+    theta = np.pi * np.arange(1, nodes) / nodes
+    cot = 1 / np.tan(theta)
+    kap = r[:, None] * theta[None, :] * (cot[None, :] + 1j)
+    sigma = theta + (theta * cot - 1) * cot
+    h, s = h_and_s(kap)
+    h0, s0 = h_and_s(r.astype(complex))
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        e = np.exp(s * tau[:, None])
+        # nodes where the exponential underflows contribute nothing (h may be huge there)
+        terms = np.where(e == 0, 0.0, np.real(e * h * (1 + 1j * sigma[None, :])))
+        first = 0.5 * np.real(np.exp(s0 * tau) * h0)
+    if not (np.all(np.isfinite(terms)) and np.all(np.isfinite(first))):
+        raise FloatingPointError("Talbot quadrature produced a non-finite term")
+    return r / nodes * (first + terms.sum(axis=1))
+
+
+@dataclass(frozen=True)
+class BAPTheory:
+    """Model-B loss curves from theory.
+
+    Attributes
+    ----------
+    model : BAPModel
+    times : array of t
+    test_loss, train_loss : arrays (float, or mpmath numbers when ``dps`` is set)
+    final_loss : the ``t -> inf`` test loss (``kappa_0 g1(kappa_0)`` at ``P = inf``)
+    method, dps, nodes : how it was computed
+    """
+
+    model: BAPModel
+    times: np.ndarray
+    test_loss: object
+    train_loss: object
+    final_loss: object
+    method: str
+    dps: int | None
+    nodes: int
+    _ctx: object = field(default=None, repr=False, compare=False)
+
+    def to_dict(self, digits=None) -> dict:
+        def fmt(x):
+            if digits is None and self.dps is None:
+                x = float(x)
+                return "inf" if math.isinf(x) else x
+            ctx = self._ctx or _context(max(digits or 17, 17))
+            return ctx.nstr(ctx.mpf(x), digits or self.dps)
+        return {**self.model.to_dict(), "t": [float(x) for x in self.times],
+                "test_loss": [fmt(x) for x in self.test_loss],
+                "train_loss": [fmt(x) for x in self.train_loss],
+                "final_loss": fmt(self.final_loss) if self.final_loss is not None else None,
+                "method": self.method, "dps": self.dps, "nodes": self.nodes}
+
+    def __str__(self):
+        return (f"BAP theory ({self.method}; N={self.model.N}, P={self.model.P}, M={self.model.M}): "
+                f"L(t) at {len(self.times)} times, L(0)={float(self.test_loss[0]):.6g}")
+
+
+def _check_supported(model):
+    if not isinstance(model, BAPModel):
+        raise TypeError(f"model must be a BAPModel, got {type(model).__name__}")
+    if math.isinf(model.M):
+        raise ValueError("M must be finite for the theory evaluation (power-law tails at complex "
+                         "kappa are not implemented yet), got M = inf")
+    if model.eta is not None or model.batch is not None or model.ensemble != 1:
+        raise ValueError("eta, batch and ensemble: the theory covers gradient flow of one model only "
+                         "(discrete GD, SGD and ensembles are not derived yet)")
+    if not math.isinf(model.P):
+        raise ValueError(f"P must be inf for the theory test loss (the finite-P test loss needs the "
+                         f"two-point equivalent, not derived yet), got P = {model.P}")
+
+
+def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
+    """Average test (and train) loss of model B at the given times.
+
+    Covers gradient flow at ``P = inf`` (finite ``N <= 3M/4`` or ``N >= 20M``,
+    or ``N = inf``),
+    finite ``M``.  At ``P = inf`` the train loss equals the test loss (spec).
+    For the train loss at ``N = inf`` and finite ``P`` see
+    :func:`bap_train_loss_infinite_width`.
+
+    Examples
+    --------
+    At ``N = inf`` the curve is the closed form ``sum_k lambda_k w_k^2 e^{-2 lambda_k t}``:
+
+    >>> import numpy as np
+    >>> from numerics import BAPModel
+    >>> m = BAPModel(M=200, alpha=1.5, beta=1.0, N="inf", P="inf")
+    >>> r = bap_theory(m.replace(N=10**9), [0.0, 1.0, 10.0])
+    >>> lam, w = m.eigenvalues(), m.target()
+    >>> exact = [np.sum(lam * w**2 * np.exp(-2 * lam * t)) for t in (0.0, 1.0, 10.0)]
+    >>> bool(np.allclose(r.test_loss, exact, rtol=1e-6))
+    True
+    """
+    _check_supported(model)
+    t = _times(times)
+    lam = model.eigenvalues()
+    u2 = lam * model.target() ** 2
+    if not math.isinf(model.N) and 0.75 * model.M < model.N < 20 * model.M:
+        raise ValueError(f"N must be <= 3M/4 = {0.75 * model.M:g} or >= 20M for the P = inf theory "
+                         f"(the contour inversion is not reliable at late times near the "
+                         f"projection threshold N ~ M), got N = {model.N}")
+    if math.isinf(model.N):
+        if dps is None:
+            vals = (u2[None, :] * np.exp(-2 * lam[None, :] * t[:, None])).sum(axis=1)
+            return BAPTheory(model, t, vals, vals.copy(), 0.0, "closed form (N = P = inf)", None, 0)
+        ctx = _context(dps + 10)
+        out = _context(dps)
+        vals = [out.mpf(ctx.fsum(ctx.mpf(u) * ctx.exp(-2 * ctx.mpf(l) * ctx.mpf(x)) for l, u in zip(lam, u2)))
+                for x in t]
+        return BAPTheory(model, t, vals, list(vals), out.zero, "closed form (N = P = inf)", dps, 0, out)
+    return _talbot_curve(lam, u2, model.N, t, model, dps, kind="test")
+
+
+def bap_train_loss_infinite_width(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
+    """Train loss of model B at ``N = inf`` and finite ``P`` (one-point result).
+
+    The test loss in this setting needs the two-point equivalent, which is
+    not derived yet; the result's ``test_loss`` field carries the train loss
+    only so that the object keeps one shape; read ``train_loss``.
+    """
+    if not isinstance(model, BAPModel):
+        raise TypeError("model must be a BAPModel")
+    if not math.isinf(model.N) or math.isinf(model.P):
+        raise ValueError("N must be inf and P finite for bap_train_loss_infinite_width")
+    if math.isinf(model.M):
+        raise ValueError("M must be finite for the theory evaluation, got M = inf")
+    t = _times(times)
+    lam = model.eigenvalues()
+    u2 = lam * model.target() ** 2
+    return _talbot_curve(lam, u2, model.P, t, model, dps, kind="train")
+
+
+def _talbot_curve(lam, u2, n, t, model, dps, kind):
+    tau = 2 * t
+    M = lam.size
+    if dps is None:
+        nodes = TALBOT_NODES
+        k0 = _kappa0(lam, n) if kind == "test" else None
+        final = 0.0 if k0 is None else float(k0 * np.sum(u2 / (lam + k0)))
+
+        def hs(kap):
+            n1, n2, g1 = _sums_double(lam, u2, kap)
+            sk = kap * (1 - n1 / n)
+            h = g1 * (1 - n2 / n)
+            if kind == "test":
+                h = h / (1 - n1 / n)
+            return h, sk
+
+        vals = np.empty_like(tau)
+        zero = tau == 0
+        vals[zero] = np.sum(u2)
+        tz = tau[~zero]
+        r = 2 * nodes / (5 * tz)
+        add = np.zeros_like(tz)
+        if k0 is not None:
+            # near or below the pole: a fixed radius k0/2 (s < 0 on the whole contour) + residue
+            inside = r < 2 * k0
+            r = np.where(inside, k0 / 2, r)
+            add = np.where(inside, final, 0.0)
+        vals[~zero] = _talbot_double(hs, tz, r, nodes) + add
+        return BAPTheory(model, t, vals, vals.copy() if kind == "test" else vals, final if kind == "test" else 0.0,
+                         f"fixed Talbot in kappa ({kind} loss)", None, nodes)
+    nodes = int(math.ceil(dps / 0.6)) + 8
+    ctx = _context(dps + nodes + 10)
+    out = _context(dps)
+    lamm = [ctx.mpf(x) for x in lam]
+    u2m = [ctx.mpf(x) for x in u2]
+    k0 = _kappa0(lamm, n, ctx) if kind == "test" else None
+    final = ctx.zero if k0 is None else k0 * ctx.fsum(u / (l + k0) for l, u in zip(lamm, u2m))
+
+    def hs(kap):
+        n1, n2, g1 = _sums_mp(ctx, lamm, u2m, kap)
+        sk = kap * (1 - n1 / n)
+        h = g1 * (1 - n2 / n)
+        if kind == "test":
+            h = h / (1 - n1 / n)
+        return h, sk
+
+    vals = []
+    for x in tau:
+        x = ctx.mpf(x)
+        if x == 0:
+            vals.append(out.mpf(ctx.fsum(u2m)))
+            continue
+        r = 2 * ctx.mpf(nodes) / (5 * x)
+        add = ctx.zero
+        if k0 is not None and r < 2 * k0:
+            r = k0 / 2
+            add = final
+        h0, s0 = hs(r)
+        acc = ctx.exp(s0 * x) * h0 / 2
+        for kk in range(1, nodes):
+            th = ctx.pi * kk / nodes
+            cot = ctx.cot(th)
+            kap = r * th * ctx.mpc(cot, 1)
+            sig = th + (th * cot - 1) * cot
+            h, sk = hs(kap)
+            acc += ctx.re(ctx.exp(sk * x) * h * ctx.mpc(1, sig))
+        vals.append(out.mpf(r / nodes * acc + add))
+    return BAPTheory(model, t, vals, list(vals), out.mpf(final), f"fixed Talbot in kappa ({kind} loss)",
+                     dps, nodes, out)
