@@ -23,6 +23,7 @@ from functools import lru_cache
 
 import mpmath
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ._models import BAPModel
 from ._solver import MpmathBackend, NumpyBackend, solve_increasing
@@ -173,17 +174,22 @@ def _check_supported(model):
     if model.eta is not None or model.batch is not None or model.ensemble != 1:
         raise ValueError("eta, batch and ensemble: the theory covers gradient flow of one model only "
                          "(discrete GD, SGD and ensembles are not derived yet)")
-    if not math.isinf(model.P):
-        raise ValueError(f"P must be inf for the theory test loss (the finite-P test loss needs the "
-                         f"two-point equivalent, not derived yet), got P = {model.P}")
+    for name in ("N", "P"):
+        v = getattr(model, name)
+        if not math.isinf(v) and 0.75 * model.M < v < 20 * model.M:
+            raise ValueError(f"{name} must be <= 3M/4 = {0.75 * model.M:g} or >= 20M (or inf) for the theory "
+                             f"(the contour inversion is not reliable at late times near the threshold "
+                             f"{name} ~ M), got {name} = {v}")
 
 
 def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
     """Average test (and train) loss of model B at the given times.
 
-    Covers gradient flow at ``P = inf`` (finite ``N <= 3M/4`` or ``N >= 20M``,
-    or ``N = inf``),
-    finite ``M``.  At ``P = inf`` the train loss equals the test loss (spec).
+    Gradient flow, finite ``M``; ``N`` and ``P`` each ``<= 3M/4``, ``>= 20M``
+    or infinite.  ``P = inf``: one-point result (single Talbot inversion; any
+    precision); the train loss equals the test loss (spec).  Finite ``P``: the
+    two-frequency kernels (double Talbot inversion, double precision), test and
+    train loss with label noise.
     For the train loss at ``N = inf`` and finite ``P`` see
     :func:`bap_train_loss_infinite_width`.
 
@@ -204,10 +210,14 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
     t = _times(times)
     lam = model.eigenvalues()
     u2 = lam * model.target() ** 2
-    if not math.isinf(model.N) and 0.75 * model.M < model.N < 20 * model.M:
-        raise ValueError(f"N must be <= 3M/4 = {0.75 * model.M:g} or >= 20M for the P = inf theory "
-                         f"(the contour inversion is not reliable at late times near the "
-                         f"projection threshold N ~ M), got N = {model.N}")
+    if not math.isinf(model.P):
+        if dps is not None:
+            raise ValueError("dps: the finite-P theory is evaluated in double precision only (dps=None)")
+        test, train = _two_point_curves(lam, u2, model.N, model.P, float(model.noise_var), t)
+        m = min(model.N, model.P)
+        final = math.inf if (model.N == model.P and m < lam.size) else None
+        return BAPTheory(model, t, test, train, final, "double Talbot in (kappa, kappa') (finite P)", None,
+                         TALBOT_NODES)
     if math.isinf(model.N):
         if dps is None:
             vals = (u2[None, :] * np.exp(-2 * lam[None, :] * t[:, None])).sum(axis=1)
@@ -244,8 +254,8 @@ def _talbot_curve(lam, u2, n, t, model, dps, kind):
     M = lam.size
     if dps is None:
         nodes = TALBOT_NODES
-        k0 = _kappa0(lam, n) if kind == "test" else None
-        final = 0.0 if k0 is None else float(k0 * np.sum(u2 / (lam + k0)))
+        k0 = _kappa0(lam, n)
+        final = 0.0 if (k0 is None or kind != "test") else float(k0 * np.sum(u2 / (lam + k0)))
 
         def hs(kap):
             n1, n2, g1 = _sums_double(lam, u2, kap)
@@ -265,7 +275,7 @@ def _talbot_curve(lam, u2, n, t, model, dps, kind):
             # near or below the pole: a fixed radius k0/2 (s < 0 on the whole contour) + residue
             inside = r < 2 * k0
             r = np.where(inside, k0 / 2, r)
-            add = np.where(inside, final, 0.0)
+            add = np.where(inside, final, 0.0)    # the train kernel has no pole at kappa0
         vals[~zero] = _talbot_double(hs, tz, r, nodes) + add
         return BAPTheory(model, t, vals, vals.copy() if kind == "test" else vals, final if kind == "test" else 0.0,
                          f"fixed Talbot in kappa ({kind} loss)", None, nodes)
@@ -274,8 +284,8 @@ def _talbot_curve(lam, u2, n, t, model, dps, kind):
     out = _context(dps)
     lamm = [ctx.mpf(x) for x in lam]
     u2m = [ctx.mpf(x) for x in u2]
-    k0 = _kappa0(lamm, n, ctx) if kind == "test" else None
-    final = ctx.zero if k0 is None else k0 * ctx.fsum(u / (l + k0) for l, u in zip(lamm, u2m))
+    k0 = _kappa0(lamm, n, ctx)
+    final = ctx.zero if (k0 is None or kind != "test") else k0 * ctx.fsum(u / (l + k0) for l, u in zip(lamm, u2m))
 
     def hs(kap):
         n1, n2, g1 = _sums_mp(ctx, lamm, u2m, kap)
@@ -308,3 +318,164 @@ def _talbot_curve(lam, u2, n, t, model, dps, kind):
         vals.append(out.mpf(r / nodes * acc + add))
     return BAPTheory(model, t, vals, list(vals), out.mpf(final), f"fixed Talbot in kappa ({kind} loss)",
                      dps, nodes, out)
+
+
+# --------------------------------------------------------------------------
+# finite N and P: the two-frequency kernels, double Talbot in (kappa, kappa')
+# --------------------------------------------------------------------------
+def _ds_dkappa(n1, n2, N, P):
+    """s'(kappa) for s = kappa (1 - n1/N)(1 - n1/P) (hand form of derive_bap()["ds_dkappa"])."""
+    iN = 0.0 if math.isinf(N) else 1.0 / N
+    iP = 0.0 if math.isinf(P) else 1.0 / P
+    fN, fP = 1 - n1 * iN, 1 - n1 * iP
+    return fN * fP - (n2 - n1) * (fP * iN + fN * iP)
+
+
+def _kernels(lam, u2, kap, N, P, noise):
+    """n1, n2, s, s', and the kernels G_test, G_train on all pairs of kap (1-D complex)."""
+    iN = 0.0 if math.isinf(N) else 1.0 / N
+    iP = 0.0 if math.isinf(P) else 1.0 / P
+    R = 1.0 / (lam[None, :] + kap[:, None])            # (K, M)
+    LR = lam[None, :] * R
+    n1 = LR.sum(axis=1)
+    n2 = (LR * LR).sum(axis=1)
+    s = kap * (1 - n1 * iN) * (1 - n1 * iP)
+    ds = _ds_dkappa(n1, n2, N, P)
+
+    def cross(x):
+        return (R * x[None, :]) @ R.T
+
+    Su, Sul = cross(u2), cross(u2 * lam)
+    S0, S1, S2 = cross(np.ones_like(lam)), cross(lam), cross(lam * lam)
+    kk = kap[:, None] * kap[None, :]
+    frac = S1 * iN / (1 - S2 * iN)
+    B = kk * (Su + Sul * frac)
+    D = n1[:, None] + n1[None, :] - lam.size + kk * (S0 + S1 * frac)
+    den = 1 - D * iP
+    G_test = (B + noise * D * iP) / den
+    G_train = (1 - n1 * iP)[:, None] * (1 - n1 * iP)[None, :] * (B + noise) / den
+    return n1, s, ds, G_test, G_train
+
+
+def _kernels_diag(lam, kap, N, P):
+    """n1, n2, s, s' at real kappa (array), no kernels."""
+    iN = 0.0 if math.isinf(N) else 1.0 / N
+    iP = 0.0 if math.isinf(P) else 1.0 / P
+    R = lam[None, :] / (lam[None, :] + np.asarray(kap, dtype=float)[:, None])
+    n1, n2 = R.sum(axis=1), (R * R).sum(axis=1)
+    s = kap * (1 - n1 * iN) * (1 - n1 * iP)
+    return n1, n2, s, _ds_dkappa(n1, n2, N, P), iN, iP
+
+
+def _kernels_diag_c(lam, kap, N, P):
+    """n1, n2, s, s' at complex kappa (1-D)."""
+    iN = 0.0 if math.isinf(N) else 1.0 / N
+    iP = 0.0 if math.isinf(P) else 1.0 / P
+    R = lam[None, :] / (lam[None, :] + kap[:, None])
+    n1, n2 = R.sum(axis=1), (R * R).sum(axis=1)
+    s = kap * (1 - n1 * iN) * (1 - n1 * iP)
+    return n1, n2, s, _ds_dkappa(n1, n2, N, P), iN, iP
+
+
+def _kappa_on_contours(lam, N, P, radii, nodes, k0, substeps=2, maxiter=60):
+    """Physical-branch kappa(s) on the Talbot contours s = r theta (cot theta + i) of the given
+    radii: array (len(radii), 2n-1), theta = k pi/n for k = -(n-1)..(n-1).
+
+    The real node (theta = 0) is the root of s(kappa) = r above kappa0 (where s increases);
+    the other nodes follow by vectorised Newton continuation in theta, which stays on the
+    physical branch; the conjugate half by symmetry.
+    """
+    radii = np.asarray(radii, dtype=float)
+    lo = k0 if k0 is not None else 0.0
+
+    def F(u):
+        kk = lo + np.exp(u)
+        _, _, s_, ds_, _, _ = _kernels_diag(lam, kk, N, P)
+        return np.log(s_) - np.log(radii), ds_ * np.exp(u) / s_
+
+    hi = np.log(4 * radii + 2 * float(np.sum(lam)) + 1.0)
+    start = np.full(radii.size, math.log(max(lo, 1e-300)) - 80.0)
+    root = solve_increasing(F, start, hi, backend=NumpyBackend(), tol=1e-13, what="s(kappa) = r")
+    kappa = (lo + np.exp(root.u)).astype(complex)
+    out = np.empty((radii.size, 2 * nodes - 1), dtype=complex)
+    centre = nodes - 1
+    out[:, centre] = kappa
+    theta = np.pi * np.arange(0, nodes) / nodes
+    z = lambda th: th * (1 / np.tan(th) + 1j) if th > 0 else 1.0 + 0j  # noqa: E731  contour shape
+    dz = lambda th: (1 / np.tan(th) - th / np.sin(th) ** 2 + 1j) if th > 0 else 1j  # noqa: E731
+    for k in range(1, nodes):
+        # the contours are scaled copies, so the step size depends on theta only:
+        # |delta s| <= 5% of |s| per substep, Euler predictor + Newton corrector
+        th0, th1 = theta[k - 1], theta[k]
+        steps = max(substeps, int(np.ceil(abs(z(th1) - z(th0)) / (0.05 * abs(z(th0))))))
+        for j in range(1, steps + 1):
+            tha = th0 + (th1 - th0) * (j - 1) / steps
+            th = th0 + (th1 - th0) * j / steps
+            _, _, sv, dv, _, _ = _kernels_diag_c(lam, kappa, N, P)
+            kappa = kappa + radii * (z(th) - z(tha)) / dv            # predictor
+            target = radii * z(th)
+            for _ in range(maxiter):
+                _, _, sv, dv, _, _ = _kernels_diag_c(lam, kappa, N, P)
+                step = (sv - target) / dv
+                kappa = kappa - step
+                if np.all(np.abs(step) <= 1e-12 * np.abs(kappa)):
+                    break
+        # physical branch: kappa(s) maps the upper half plane into itself
+        if np.any(np.imag(kappa) < 0):
+            raise FloatingPointError("kappa(s) continuation left the physical branch")
+        out[:, centre + k] = kappa
+        out[:, centre - k] = np.conj(kappa)
+    return out
+
+
+def _talbot_nodes(r, nodes):
+    k = np.arange(-(nodes - 1), nodes)
+    theta = np.pi * k / nodes
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cot = np.where(k == 0, 0.0, 1 / np.tan(theta))
+        kap = np.where(k == 0, 1.0 + 0j, theta * (cot + 1j))
+        sigma = np.where(k == 0, 0.0, theta + (theta * cot - 1) * cot)
+    return r * kap, r / (2 * nodes) * (1 + 1j * sigma)
+
+
+def _two_point_curves(lam, u2, N, P, noise, t, nodes=TALBOT_NODES):
+    """Test and train loss at times t (double precision) for finite N and/or P.
+
+    The matrix products are small (2n-1 nodes by M modes): one BLAS thread is
+    faster than several, and immune to thread oversubscription.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _two_point_curves_impl(lam, u2, N, P, noise, t, nodes)
+
+
+def _two_point_curves_impl(lam, u2, N, P, noise, t, nodes):
+    t = np.asarray(t, dtype=float)
+    test = np.empty_like(t)
+    train = np.empty_like(t)
+    L0 = float(np.sum(u2))
+    zero = t == 0
+    test[zero] = L0
+    train[zero] = L0
+    m = min(N, P)
+    k0 = _kappa0(lam, m) if m < lam.size else None
+    idx = np.flatnonzero(~zero)
+    # Standard fixed-Talbot contours in s (every singularity of the two-frequency loss lies
+    # on the negative real s axis), radius r = 2n/(5t) grouped in quarter octaves; kappa(s)
+    # at the complex nodes by Newton continuation along the contour from the real root.
+    keys = np.round(np.log2(2 * nodes / (5 * t[idx])) * 2) / 2   # half-octave groups share a contour
+    ukeys = np.unique(keys)
+    kaps = _kappa_on_contours(lam, N, P, 2.0 ** ukeys, nodes, k0) if ukeys.size else None
+    for b, key in enumerate(ukeys):
+        sel = idx[keys == key]
+        r = 2.0 ** key
+        s_nodes, c = _talbot_nodes(r, nodes)            # s on the contour, theta from -pi to pi
+        n1, s, ds, Gt, Gr = _kernels(lam, u2, kaps[b], N, P, noise)
+        if np.max(np.abs(s - s_nodes)) > 1e-8 * r:
+            raise FloatingPointError(f"kappa(s) continuation failed at t ~ {t[sel].max():.3g}")
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            a = c[None, :] * np.exp(s_nodes[None, :] * t[sel][:, None]) / s_nodes[None, :]
+        for G, out in ((Gt, test), (Gr, train)):
+            out[sel] = np.real(np.einsum("tk,kl,tl->t", a, G, a))
+    if not (np.all(np.isfinite(test)) and np.all(np.isfinite(train))):
+        raise FloatingPointError("two-point Talbot quadrature produced a non-finite value")
+    return test, train

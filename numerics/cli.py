@@ -5,6 +5,10 @@ Commands
 ``scaling-theory mrs loss``       model A theory at a point or on an outer grid
 ``scaling-theory mrs simulate``   model A finite simulation (mean and sem over seeds)
 ``scaling-theory mrs equations``  the derived equations (pretty text or LaTeX)
+``scaling-theory bap loss``       model B theory: loss curves L(t) (gradient flow)
+``scaling-theory bap simulate``   model B finite simulation (flow, GD, online SGD, ensembles)
+``scaling-theory bap equations``  model B's derived results (pretty text or LaTeX)
+``scaling-theory bap compute-optimal``  exponents of C = N t in N*(C), t*(C), L*(C)
 ``scaling-theory derive``         regenerate ``derivations/`` and the generated code
 ``scaling-theory reproduce``      the figure/summary report
 ``scaling-theory --version``
@@ -13,7 +17,11 @@ Bad input (an invalid parameter, a malformed number) prints one line
 ``scaling-theory: error: ...`` on stderr and exits with status 2; a solver
 that does not converge exits with status 1.  User strings are parsed with
 ``int``/``float`` (and kept as strings for ``MRSModel`` at high precision, so
-``--gamma 0.1`` is exactly 1/10); nothing is ever evaluated.
+``--gamma 0.1`` is exactly 1/10); nothing is ever evaluated.  Model B's sizes
+``M``, ``N``, ``P`` also accept ``inf``.
+
+Model B's exponent ``alpha`` is *not* model A's: ``lambda_k = k^-alpha`` there,
+``lambda_I = I^-(1+alpha)`` here, so ``alpha_B = 1 + alpha_A``.
 """
 from __future__ import annotations
 
@@ -288,6 +296,240 @@ def _cmd_equations(args):
     return 0
 
 
+# --------------------------------------------------------------------------
+# model B
+# --------------------------------------------------------------------------
+_INF = ("inf", "+inf", "infinity", "+infinity")
+
+
+def _size(name, s):
+    """An integer >= 1 or ``inf`` (model B's M, N, P)."""
+    return math.inf if str(s).strip().lower() in _INF else _int(name, s)
+
+
+def _sizes(name, text):
+    return [_size(name, s) for s in _split(name, text)]
+
+
+def _times(text):
+    strs = [_real("t", s) for s in _split("t", text)]
+    bad = [s for s in strs if float(s) < 0]
+    if bad:
+        raise _UsageError(f"t must be >= 0, got {bad[0]}")
+    return [float(s) for s in strs]
+
+
+def _add_bap_flags(p, *, simulate=False):
+    what = "" if simulate else " or inf"
+    p.add_argument("--M", required=True, metavar="M", help=f"number of latent features, integer >= 1{what}")
+    p.add_argument("--alpha", required=True,
+                   help="model-B exponent: lambda_k = k^-alpha, > 0 (model A's alpha + 1)")
+    p.add_argument("--beta", required=True, help="task exponent: lambda_k w*_k^2 = k^-(alpha beta + 1), > 0")
+    p.add_argument("--N", required=True, metavar="N[,N...]", help=f"model size(s), integer(s) >= 1{what}")
+    p.add_argument("--P", required=True, metavar="P[,P...]",
+                   help="number(s) of training samples, integer(s) >= 1 or inf (population gradient)")
+    p.add_argument("--t", required=True, metavar="T[,T...]", help="training times t >= 0 (comma-separated)")
+    p.add_argument("--noise-var", dest="noise_var", default="0", help="label-noise variance, >= 0 [0]")
+    p.add_argument("--eta", default=None, help="learning rate of discrete gradient descent (default: gradient flow)")
+    p.add_argument("--ensemble", default="1", metavar="E", help="students averaged (ensemble), >= 1 [1]")
+
+
+def _bap_models(args):
+    """One validated BAPModel per (N, P) of the outer grid, and the times."""
+    from ._models import BAPModel
+
+    M = _size("M", args.M)
+    Ns, Ps = _sizes("N", args.N), _sizes("P", args.P)
+    times = _times(args.t)
+    params = {"alpha": _number(_real("alpha", args.alpha)), "beta": _number(_real("beta", args.beta)),
+              "noise_var": _number(_real("noise_var", args.noise_var)),
+              "ensemble": _int("ensemble", args.ensemble)}
+    if args.eta is not None:
+        params["eta"] = _number(_real("eta", args.eta))
+    if getattr(args, "batch", None) is not None:
+        params["batch"] = _int("batch", args.batch)
+    models = [BAPModel(M=M, N=N, P=P, **params) for N, P in itertools.product(Ns, Ps)]
+    return models, times
+
+
+def _bap_head(m):
+    extra = "".join(f", {k} = {v}" for k, v in (("eta", m.eta), ("batch", m.batch)) if v is not None)
+    extra += f", ensemble = {m.ensemble}" if m.ensemble != 1 else ""
+    return (f"M = {_num(m.M)}, alpha = {float(m.alpha):g}, beta = {float(m.beta):g}, N = {_num(m.N)}, "
+            f"P = {_num(m.P)}, noise_var = {float(m.noise_var):g}{extra}")
+
+
+def _cmd_bap_loss(args):
+    from ._bap import bap_theory
+
+    digits = None
+    if args.precision is not None:
+        digits = _int("precision", args.precision)
+        if digits > 10000:
+            raise _UsageError(f"precision must be <= 10000, got {digits}")
+    models, times = _bap_models(args)
+    results = [bap_theory(m, times, dps=digits) for m in models]  # unsupported settings: ValueError
+    dicts = [r.to_dict(digits=digits) for r in results]
+    if args.json:
+        if len(dicts) == 1:
+            _dump(dicts[0])
+        else:
+            base = {k: v for k, v in dicts[0].items() if k not in ("N", "P", "t", "test_loss", "train_loss",
+                                                                 "final_loss", "method", "nodes")}
+            _dump({**base, "t": times, "points": [
+                {k: d[k] for k in ("N", "P", "test_loss", "train_loss", "final_loss", "method")}
+                for d in dicts]})
+        return 0
+    for m, r, d in zip(models, results, dicts):
+        print(f"model B theory ({r.method}{'' if digits is None else f', {digits} digits'}; {_bap_head(m)})")
+        rows = [{"t": t, "test_loss": a, "train_loss": b} for t, a, b in zip(times, d["test_loss"], d["train_loss"])]
+        print(_table(rows, ["t", "test_loss", "train_loss"]))
+        if d.get("final_loss") is not None:
+            print(f"  t = inf: test_loss = {_num(d['final_loss'])}")
+    return 0
+
+
+def _cmd_bap_simulate(args):
+    from ._simulate_bap import simulate_bap
+
+    seeds = _int("seeds", args.seeds, low=2)
+    seed = _int("seed", args.seed, low=0)
+    models, times = _bap_models(args)
+    keys = ("test_loss", "test_loss_sem", "train_loss", "train_loss_sem")
+    points = []
+    for m in models:
+        sim = simulate_bap(m, times, seeds=seeds, seed=seed, progress=not args.no_progress)
+        points.append({"N": m.N, "P": m.P, "t": [float(t) for t in sim.times],
+                       **{k: [float(v) for v in getattr(sim, k)] for k in keys},
+                       "seeds": sim.seeds, "seed": sim.seed, "method": sim.method})
+    if args.json:
+        base = {k: v for k, v in models[0].to_dict().items() if k not in ("N", "P")}
+        if len(points) == 1:
+            _dump({**models[0].to_dict(), **points[0]})
+        else:
+            _dump({**base, "points": points})
+        return 0
+    for m, pt in zip(models, points):
+        print(f"model B simulation ({pt['method']}; {_bap_head(m)}; {seeds} seeds from seed {seed})")
+        rows = [dict(zip(("t", *keys), vals)) for vals in zip(pt["t"], *(pt[k] for k in keys))]
+        print(_table(rows, ["t", *keys]))
+    return 0
+
+
+#: Labels of model B's derived results (others are printed under their key).
+_BAP_LABELS = {
+    "kappa_equation_P_inf": "Renormalised variable at P = inf: s(kappa)",
+    "laplace_loss_P_inf": "Laplace transform of L(tau/2) at P = inf",
+    "contour_integrand": "Contour integrand of the inverse Laplace transform (P = inf)",
+    "s_of_kappa": "s as a function of kappa (P = inf)",
+    "final_loss_P_inf": "Loss at t = inf, P = inf (n_1(kappa_0) = N)",
+    "kappa_equation_N_inf": "Renormalised variable at N = inf, finite P",
+    "laplace_train_N_inf": "Laplace transform of the train loss at N = inf",
+    "kappa_equation": "Renormalised variable at finite N and P",
+    "ds_dkappa": "ds/dkappa (finite N and P)",
+    "bias_kernel": "Bias kernel of the two-point equivalent (finite N and P)",
+    "df_kernel": "Degrees-of-freedom kernel of the two-point equivalent (finite N and P)",
+    "test_kernel": "Test-loss kernel (finite N and P)",
+    "train_kernel": "Train-loss kernel (finite N and P)",
+    "loss_N_P_inf": "Asymptotic loss at N = P = inf",
+    "exponent_t": "Exponent of L in t (N = P = inf)",
+    "exponent_N": "Exponent of L(t = inf) in N (P = inf)",
+    "compute_optimal_N": "Compute-optimal exponent: N* ~ C^e (C = N t)",
+    "compute_optimal_t": "Compute-optimal exponent: t* ~ C^e (C = N t)",
+    "compute_optimal_loss": "Compute-optimal exponent: L* ~ C^e (C = N t)",
+}
+
+
+def _cmd_bap_equations(args):
+    import sympy as sp
+
+    from theory import derive_bap
+
+    d = derive_bap()
+    enc = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    unicode = enc in ("utf8", "utf_8")
+    print(f"{d.title} (Bordelon, Atanasov & Pehlevan, arXiv:2402.01092)")
+    print("where n_1, n_2, g_1 are the spectral sums sum_k lambda_k/(lambda_k + kappa), "
+          "sum_k lambda_k^2/(lambda_k + kappa)^2, sum_k lambda_k w*_k^2/(lambda_k + kappa); "
+          "alpha is model B's exponent (lambda_k = k^-alpha)")
+    for name, expr in d.results.items():
+        print()
+        print(f"{_BAP_LABELS.get(name, name.replace('_', ' ').capitalize())} [{name}]:")
+        print(d.latex(name) if args.latex else sp.pretty(expr, use_unicode=unicode, wrap_line=False))
+    return 0
+
+
+_CO_KEYS = (("N", "compute_optimal_N"), ("t", "compute_optimal_t"), ("L", "compute_optimal_loss"))
+
+
+def compute_optimal_exponents(derivation=None) -> dict:
+    """Exponents of the compute ``C = N t`` in ``N*(C)``, ``t*(C)``, ``L*(C)``
+    (sympy expressions in model B's ``alpha``, ``beta``; keys ``N``, ``t``, ``L``).
+
+    Taken from ``derive_bap()``'s results ``compute_optimal_*`` when present.
+    Otherwise derived here from its exponents: ``L(t, N) ~ a t^-beta + b N^-c``
+    with ``beta = -exponent_t`` and ``c = -exponent_N = alpha min(beta, 1)``;
+    ``t = C/N``, the stationarity condition ``dL/dN = 0`` is solved
+    symbolically and the exponents are the logarithmic derivatives
+    ``d log X*/d log C``.  (Candidate to move into ``theory/``.)
+
+    >>> e = compute_optimal_exponents()
+    >>> from theory._bap import alpha, beta
+    >>> [e[k].subs({alpha: 2, beta: 2}) for k in ("N", "t", "L")]
+    [1/2, 1/2, -1]
+    """
+    import sympy as sp
+
+    from theory import derive_bap
+
+    d = derive_bap() if derivation is None else derivation
+    if all(key in d.results for _, key in _CO_KEYS):
+        return {name: d.results[key] for name, key in _CO_KEYS}
+    bt, c_val = -d["exponent_t"], -d["exponent_N"]
+    a, b, C, N, t, be, c = sp.symbols("a b C N t beta_ c_", positive=True)
+    L = (a * t ** -be + b * N ** -c).subs(t, C / N)
+    roots = [r for r in sp.solve(sp.diff(L, N), N) if r.is_positive is not False]
+    if len(roots) != 1:
+        raise ValueError(f"compute-optimal stationarity condition: expected one root, got {roots}")
+    Nstar = roots[0]
+
+    def elasticity(f):
+        return sp.simplify(sp.expand_log(C * sp.diff(sp.log(f), C), force=True))
+
+    out = {"N": elasticity(Nstar), "t": elasticity(C / Nstar), "L": elasticity(L.subs(N, Nstar))}
+    return {k: sp.simplify(v.subs({be: bt, c: c_val}, simultaneous=True)) for k, v in out.items()}
+
+
+def _cmd_bap_compute_optimal(args):
+    import sympy as sp
+
+    from theory import derive_bap
+    from theory._bap import BAP_SYMBOLS
+
+    from ._models import BAPModel
+
+    a_s, b_s = _real("alpha", args.alpha), _real("beta", args.beta)
+    BAPModel(M=1, alpha=_number(a_s), beta=_number(b_s), N=1, P=1)  # validates alpha, beta (> 0)
+    point = {BAP_SYMBOLS["alpha"]: sp.Rational(a_s), BAP_SYMBOLS["beta"]: sp.Rational(b_s)}
+    exprs = compute_optimal_exponents()
+    exact = {k: sp.nsimplify(v.subs(point)) for k, v in exprs.items()}
+    c = float(-derive_bap()["exponent_N"].subs(point))
+    out = {"alpha": float(a_s), "beta": float(b_s), "compute": "C = N t", "c": c,
+           "exponents": {k: float(v) for k, v in exact.items()},
+           "exact": {k: str(v) for k, v in exact.items()},
+           "expressions": {k: str(v) for k, v in exprs.items()}}
+    if args.json:
+        _dump(out)
+        return 0
+    print(f"model B compute-optimal scaling at alpha = {float(a_s):g}, beta = {float(b_s):g} "
+          f"(C = N t; L ~ a t^-beta + b N^-c, c = alpha min(beta, 1) = {c:g})")
+    names = {"N": "N*(C)", "t": "t*(C)", "L": "L*(C)"}
+    for k in ("N", "t", "L"):
+        print(f"  {names[k]} ~ C^({out['exact'][k]})  = C^{out['exponents'][k]:.10g}   "
+              f"[{out['expressions'][k]}]")
+    return 0
+
+
 def _repo_root():
     """The source checkout: the folder above the ``theory`` package when it
     holds ``derivations/`` (editable install), else the current directory
@@ -380,6 +622,46 @@ def build_parser() -> argparse.ArgumentParser:
                          description="The derived self-consistent equation, test and train loss.")
     eq.add_argument("--latex", action="store_true", help="LaTeX instead of pretty text")
     eq.set_defaults(func=_cmd_equations)
+
+    bap = sub.add_parser("bap", help="model B (Bordelon, Atanasov & Pehlevan, arXiv:2402.01092)",
+                         description="Model B: random features trained by gradient descent. Note: model B's "
+                                     "alpha is lambda_k = k^-alpha (model A's alpha + 1).")
+    bsub = bap.add_subparsers(dest="bap_command", metavar="SUBCOMMAND", parser_class=_Parser)
+    bsub.required = True
+
+    bl = bsub.add_parser("loss", help="theory: average test and train loss curves L(t)",
+                         description="Average test/train loss of gradient flow at the times --t. "
+                                     "Comma-separated --N/--P evaluate every combination. Settings "
+                                     "the theory does not cover are reported as errors (exit 2).")
+    _add_bap_flags(bl)
+    bl.add_argument("--precision", metavar="D", help="digits (mpmath); default double precision")
+    bl.add_argument("--json", action="store_true", help="print JSON")
+    bl.set_defaults(func=_cmd_bap_loss)
+
+    bs = bsub.add_parser("simulate", help="finite simulation: mean and sem over instances",
+                         description="Simulate model B: gradient flow (exact), gradient descent (--eta), "
+                                     "online SGD (--eta --batch, P = inf), ensembles (--ensemble).")
+    _add_bap_flags(bs, simulate=True)
+    bs.add_argument("--batch", default=None, metavar="B", help="online SGD batch size (needs --eta and P = inf)")
+    bs.add_argument("--seeds", default="8", metavar="K", help="instances, >= 2 [8]")
+    bs.add_argument("--seed", default="0", metavar="S", help="root seed, >= 0 [0]")
+    bs.add_argument("--json", action="store_true", help="print JSON")
+    bs.add_argument("--no-progress", action="store_true", help="no progress bar (stderr)")
+    bs.set_defaults(func=_cmd_bap_simulate)
+
+    be = bsub.add_parser("equations", help="the derived results",
+                         description="Model B's derived results (renormalised variable, Laplace-space loss, "
+                                     "limits, exponents), labelled.")
+    be.add_argument("--latex", action="store_true", help="LaTeX instead of pretty text")
+    be.set_defaults(func=_cmd_bap_equations)
+
+    bc = bsub.add_parser("compute-optimal", help="compute-optimal exponents of C = N t",
+                         description="Exponents of the compute C = N t in the optimal N*(C), t*(C) and "
+                                     "the loss L*(C), from the derived t and N exponents.")
+    bc.add_argument("--alpha", required=True, help="model-B exponent (lambda_k = k^-alpha), > 0")
+    bc.add_argument("--beta", required=True, help="task exponent, > 0")
+    bc.add_argument("--json", action="store_true", help="print JSON")
+    bc.set_defaults(func=_cmd_bap_compute_optimal)
 
     der = sub.add_parser("derive", help="regenerate derivations/ and the generated code",
                          description="Regenerate derivations/*.md and numerics/_generated_mrs.py from theory/.")

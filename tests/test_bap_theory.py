@@ -121,8 +121,8 @@ def test_exponents_measured_on_the_numerics(beta):
 
 
 def test_unsupported_settings_raise():
-    with pytest.raises(ValueError, match="P"):
-        bap_theory(BAPModel(M=100, alpha=1.5, beta=1, N=10, P=50), [1.0])
+    with pytest.raises(ValueError, match="P must be <= 3M/4"):
+        bap_theory(BAPModel(M=100, alpha=1.5, beta=1, N=10, P=90), [1.0])
     with pytest.raises(ValueError, match="M"):
         bap_theory(BAPModel(M="inf", alpha=1.5, beta=1, N=10, P="inf"), [1.0])
     with pytest.raises(ValueError, match="times"):
@@ -131,3 +131,46 @@ def test_unsupported_settings_raise():
         bap_theory(BAPModel(M=100, alpha=1.5, beta=1, N=90, P="inf"), [1.0])
     with pytest.raises(ValueError, match="eta"):
         bap_theory(BAPModel(M=100, alpha=1.5, beta=1, N=10, P="inf", eta=0.1), [1.0])
+
+
+# -- finite P: the two-frequency kernels -------------------------------------------
+def test_two_point_route_reproduces_the_one_point_results():
+    """Independent checks of the two-point building block: at P = inf the double inversion
+    equals the single (one-point) inversion; at N = inf its train loss equals the one-point
+    train loss."""
+    from numerics._bap import _two_point_curves
+    t = np.logspace(-1, 7, 17)
+    m = BAPModel(M=600, alpha=1.5, beta=1.0, N=80, P="inf")
+    lam, u2 = m.eigenvalues(), m.eigenvalues() * m.target() ** 2
+    one = bap_theory(m, t).test_loss
+    two, _ = _two_point_curves(lam, u2, 80, math.inf, 0.0, t)
+    assert np.max(np.abs(two - one)) < 1e-7 * one[0]
+    mi = BAPModel(M=600, alpha=1.5, beta=1.0, N="inf", P=200)
+    one_tr = bap_train_loss_infinite_width(mi, t).train_loss
+    _, two_tr = _two_point_curves(lam, u2, math.inf, 200, 0.0, t)
+    assert np.max(np.abs(two_tr - one_tr)) < 1e-7 * one_tr[0]
+
+
+@pytest.mark.parametrize("N,P,noise", [(100, 300, 0.0), (300, 100, 0.0), (100, 300, 0.01), (300, 120, 0.01)])
+def test_late_time_finite_P_equals_model_A_ridgeless(N, P, noise):
+    """t -> inf is ridgeless regression: twice model A's theory (independent code) with T = P."""
+    m = BAPModel(M=800, alpha=1.5, beta=1.0, N=N, P=P, noise_var=noise)
+    lam, w = m.eigenvalues(), m.target()
+    r = bap_theory(m, [1e9])
+    a = mrs_theory(MRSModel(M=800, alpha=1, N=N, T=P, noise_var=noise, spectrum=lam, teacher_variances=w**2))
+    assert abs(r.test_loss[0] / (2 * a.test_loss) - 1) < 1e-6
+    assert abs(r.train_loss[0] - 2 * a.train_loss) < 1e-6 * r.test_loss[0] + 1e-12
+
+
+def test_finite_P_curves_are_sane():
+    m = BAPModel(M=800, alpha=1.5, beta=1.0, N=100, P=300)
+    t = np.logspace(-1, 6, 15)
+    r = bap_theory(m, t)
+    L0 = np.sum(m.eigenvalues() * m.target() ** 2)
+    # gradient flow never increases the train loss; the test loss may rise late (misspecification
+    # of N < P features acts like label noise: data reuse overfits it), as the simulations show
+    assert np.all(np.diff(r.train_loss) <= 1e-9 * L0)
+    assert r.test_loss[-1] > r.test_loss.min()
+    assert np.all(r.train_loss <= r.test_loss + 1e-9 * L0)       # the train-test gap opens with reuse
+    with pytest.raises(ValueError, match="dps"):
+        bap_theory(m, [1.0], dps=20)

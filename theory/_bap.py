@@ -17,8 +17,11 @@ Derived here, step by step (checked by :meth:`Derivation.verify`):
 * power-law asymptotics: ``L ~ t^-beta`` (``N = P = inf``) and
   ``L(t = inf) ~ N^-(alpha min(beta, 1))`` (``P = inf``), with prefactors.
 
-The finite-``P`` test loss needs a two-point (two-resolvent) deterministic
-equivalent and is not part of this derivation.
+Then the two-point (two-frequency) kernels for finite ``N`` and ``P`` (test
+and train loss, label noise), from a stated second-order equivalent whose
+equal-argument form is checked against the one-point lemma, and which reduce
+to model A's derived bias and df2 at equal arguments; and the compute-optimal
+allocation at ``P = inf``.
 """
 from __future__ import annotations
 
@@ -157,7 +160,106 @@ def derive_bap() -> Derivation:
          sp.simplify(Lt_int.subs({alpha: sp.Rational(3, 2), beta: 1}) - Lt_lead.subs({alpha: sp.Rational(3, 2), beta: 1})),
          sp.simplify(n1_int.subs(alpha, 2) - (kap0 ** (-1 / alpha) * C_a).subs(alpha, 2)),
          sp.simplify(g1_int.subs({alpha: 2, beta: sp.Rational(1, 2)}) - g1_lead.subs({alpha: 2, beta: sp.Rational(1, 2)})))))
+    # ---------------------------------------------------------------- two-point
+    kp = sp.Symbol("kappa'")
+    n1p, sig2, Mm = sp.symbols("n_1' sigma_epsilon^2 M", positive=True)
+    Su, Sul, S0, S1, S2 = sp.symbols(r"S_u S_{u\lambda} S_0 S_1 S_2")
+    kk, nn = sp.symbols("kappa n", positive=True)
+    af, a0f = sp.Function("a")(kk), sp.Function("a_0")(kk)
+    m1f = af - kk * a0f
+    n1f_, n2f_ = Mm - kk * af, Mm - 2 * kk * af + kk**2 * a0f
+    zf = kk * (1 - n1f_ / nn)
+    lhs2 = -zf**2 * sp.diff(kk / zf * af, kk) / sp.diff(zf, kk)
+    rhs2 = kk**2 * (a0f + m1f**2 / (nn - n2f_))
+    two_pt_check = sp.simplify((lhs2 - rhs2).subs(sp.Derivative(af, kk), -a0f))
+    steps.append(Step(
+        "Two-point deterministic equivalent",
+        "Building block (second-order equivalent of a sample covariance of $n$ samples, e.g. "
+        "Atanasov, Zavatone-Veth & Pehlevan 2024): with $Q_i=(\\hat\\Sigma+z_i)^{-1}$, "
+        "$R_i=(\\Sigma+\\kappa_i)^{-1}$ and $z_i=\\kappa_i(1-D_f(\\kappa_i)/n)$, "
+        "$z_1z_2\\,Q_1AQ_2\\simeq\\kappa_1\\kappa_2\\big[R_1AR_2+R_1\\Sigma R_2\\,"
+        "\\tfrac{\\mathrm{tr}(A\\Sigma R_1R_2)/n}{1-\\mathrm{tr}(\\Sigma^2R_1R_2)/n}\\big]$. "
+        "Check: at $z_1=z_2$, $A=I$ its trace equals $-z^2\\partial_z\\mathrm{tr}\\,Q$ computed from the "
+        "one-point lemma (with $a=\\mathrm{tr}R$, $a_0=\\mathrm{tr}R^2$).",
+        (sp.Eq(sp.Symbol(r"z^2\mathrm{tr}Q^2"), rhs2),),
+        (two_pt_check,),
+        kind="building block"))
+    f_np = (1 - n1 / N) * (1 - n1 / P)
+    keq2 = sp.Eq(s, kappa * f_np)
+    fn1b = sp.Function("n_1")(kappa)
+    ds2 = sp.diff(kappa * (1 - fn1b / N) * (1 - fn1b / P), kappa).subs(
+        sp.Derivative(fn1b, kappa), (n2 - fn1b) / kappa).subs(fn1b, n1)
+    ds2_closed = (1 - n1 / N) * (1 - n1 / P) + (n2 - n1) * (-(1 - n1 / P) / N - (1 - n1 / N) / P)
+    steps.append(Step(
+        "Finite N and P: the one-point equation",
+        "Gradient flow in the Laplace domain is ridge regression with ridge $s$: "
+        "$\\hat v(s)=(s+F\\hat\\Sigma)^{-1}w^*=v_{\\rm ridge}(s)/s$. Conditioning on $A$, the data side is the "
+        "lemma with $n=P$ ($s=\\kappa_1(1-n_1/P)$) and the projection side the lemma with $n=N$ "
+        "($\\kappa_1=\\kappa(1-n_1/N)$), as in model A.",
+        (keq2, sp.Eq(sp.Symbol("s'(kappa)"), ds2_closed)),
+        (sp.simplify(ds2 - ds2_closed),)))
+    B2 = kappa * kp * (Su + Sul * S1 / (N - S2))
+    D2k = n1 + n1p - Mm + kappa * kp * (S0 + S1**2 / (N - S2))
+    G_test = (B2 + sig2 * D2k / P) / (1 - D2k / P)
+    G_train = (1 - n1 / P) * (1 - n1p / P) * (B2 + sig2) / (1 - D2k / P)
+    # equal arguments reproduce model A's derived bias and df2 (teacher weights omega_k = w_k^2)
+    c1, c2, n2s = sp.symbols("c_1 c_2 n_2", positive=True)
+    eq_args = {kp: kappa, n1p: n1, Su: (c1 - c2) / kappa, Sul: c2, S1: (n1 - n2s) / kappa, S2: n2s,
+               S0: (Mm - 2 * n1 + n2s) / kappa**2}
+    B_A = kappa * c1 - kappa * (N - n1) * c2 / (N - n2s)
+    D_A = (N * n2s + n1**2 - 2 * n1 * n2s) / (N - n2s)
+    steps.append(Step(
+        "Two-frequency kernels",
+        "Given $A$, the data-side two-point equivalent gives "
+        "$\\mathbb{E}[v_{\\rm ridge}(s)^\\top\\Lambda v_{\\rm ridge}(s')]=(\\mathcal{B}+\\sigma_\\epsilon^2d_2/P)/(1-d_2/P)$ "
+        "with $d_2=\\mathrm{tr}\\,C^2(C+\\kappa_1)^{-1}(C+\\kappa_1')^{-1}$ and $\\mathcal{B}$ the bias plus "
+        "misspecification, which the push-through identity turns into "
+        "$\\kappa_1\\kappa_1'u^\\top(K+\\kappa_1)^{-1}(K+\\kappa_1')^{-1}u$. The projection-side two-point "
+        "equivalent ($n=N$, $A=I$) then gives $B$ and $D$ in the cross sums "
+        "$S_x=\\sum_k x_k/((\\lambda_k+\\kappa)(\\lambda_k+\\kappa'))$ with $x=u^2,u^2\\lambda,1,\\lambda,\\lambda^2$. "
+        "The train kernel carries $(s/\\kappa_1)(s'/\\kappa_1')=(1-n_1/P)(1-n_1'/P)$ and the full label noise. "
+        "Check: at $\\kappa=\\kappa'$ they are model A's derived $B$ and $D_2$.",
+        (sp.Eq(sp.Symbol("B(kappa,kappa')"), B2), sp.Eq(sp.Symbol("D(kappa,kappa')"), D2k),
+         sp.Eq(sp.Symbol("G_test"), G_test), sp.Eq(sp.Symbol("G_train"), G_train)),
+        (sp.simplify(B2.subs(eq_args, simultaneous=True) - B_A),
+         sp.simplify(D2k.subs(eq_args, simultaneous=True) - D_A),
+         sp.limit(G_test, P, sp.oo) - B2)))
+    steps.append(Step(
+        "Loss curves by double inverse Laplace transform",
+        "$L(t)=\\frac{1}{(2\\pi i)^2}\\iint e^{(s+s')t}\\frac{G(\\kappa,\\kappa')}{ss'}\\,ds\\,ds'$, taken over "
+        "Talbot contours in $\\kappa$ and $\\kappa'$ with $ds=s'(\\kappa)d\\kappa$. The simple zero of $s$ at "
+        "$n_1(\\kappa_0)=\\min(N,P)$ contributes $G(\\kappa_0,\\kappa_0)$: the $t\\to\\infty$ (ridgeless) loss, "
+        "twice model A's ridgeless loss with teacher variances $w_k^{*2}$; at $N=P$ the zero is double and the "
+        "late-time loss diverges (the interpolation peak).",
+        (), kind="derived"))
+    # compute-optimal allocation at P = inf: L = a t^-beta + b N^-c, C = N t
+    a_, b_, C_, Nv, c_ = sp.symbols("a b C N_v c", positive=True)
+    Lc = a_ * (C_ / Nv) ** (-beta) + b_ * Nv ** (-c_)
+    Nstar = sp.solve(sp.diff(Lc, Nv), Nv)[0]
+    xN = sp.simplify(sp.diff(sp.log(Nstar), C_) * C_)
+    xt = sp.simplify(1 - xN)
+    xL = sp.simplify(-c_ * xN)
+    c_val = alpha * sp.Min(beta, 1)
+    steps.append(Step(
+        "Compute-optimal allocation (P = inf)",
+        "With $L(t,N)\\simeq a\\,t^{-\\beta}+b\\,N^{-c}$, $c=\\alpha\\min(\\beta,1)$, and compute $C=Nt$, "
+        "stationarity in $N$ at fixed $C$ gives $N^*\\propto C^{\\beta/(\\beta+c)}$, $t^*\\propto C^{c/(\\beta+c)}$, "
+        "$L^*\\propto C^{-\\beta c/(\\beta+c)}$: $t^*$ grows faster than $N^*$ iff $c>\\beta$ "
+        "(for $\\beta\\le1$: iff $\\alpha>1$).",
+        (sp.Eq(sp.Symbol("N^*"), C_ ** xN), sp.Eq(sp.Symbol("t^*"), C_ ** xt), sp.Eq(sp.Symbol("L^*"), C_ ** xL)),
+        (sp.simplify(xN - beta / (beta + c_)), sp.simplify(xt - c_ / (beta + c_)),
+         sp.simplify(xL + beta * c_ / (beta + c_)))))
+
     results = {
+        "kappa_equation": keq2,
+        "ds_dkappa": ds2_closed,
+        "bias_kernel": B2,
+        "df_kernel": D2k,
+        "test_kernel": G_test,
+        "train_kernel": G_train,
+        "compute_optimal_N": (beta / (beta + c_)).subs(c_, c_val),
+        "compute_optimal_t": (c_ / (beta + c_)).subs(c_, c_val),
+        "compute_optimal_loss": (-beta * c_ / (beta + c_)).subs(c_, c_val),
         "kappa_equation_P_inf": sp.Eq(s, kappa * (1 - n1 / N)),
         "laplace_loss_P_inf": sp.Eq(sp.Symbol(r"\hat L(s)"), Lhat),
         "contour_integrand": sp.Eq(sp.Symbol("h(kappa)"), integrand_closed),
