@@ -1,0 +1,82 @@
+"""Model B's scaling claims, derived symbolically and measured on the numerics.
+
+Each exponent is read off `theory.derive_bap()` and compared with a log-log
+slope fitted on the theory's numeric solution over two decades (within 0.03).
+"""
+import math
+
+import numpy as np
+import pytest
+
+from numerics import BAPModel, MRSModel, bap_theory, mrs_theory
+from theory import BAP_SYMBOLS, derive_bap
+
+A_, B_ = BAP_SYMBOLS["alpha"], BAP_SYMBOLS["beta"]
+
+
+def _derived(name, alpha, beta):
+    return float(derive_bap().results[name].subs({A_: alpha, B_: beta}))
+
+
+def test_compute_optimal_frontier_exponents():
+    """C = N t at P = inf: N* ~ C^(beta/(beta+c)), t* ~ C^(c/(beta+c)), L* ~ C^(-beta c/(beta+c))."""
+    alpha, beta, M = 2.0, 0.75, 20000
+    Ns = np.unique(np.round(np.logspace(0.5, math.log10(0.75 * M), 48)))
+    Cs = np.logspace(2, 6, 17)
+    L = np.empty((Ns.size, Cs.size))
+    for i, N in enumerate(Ns):
+        L[i] = bap_theory(BAPModel(M=M, alpha=alpha, beta=beta, N=int(N), P="inf"), Cs / N).test_loss
+    logN, logL = np.log(Ns), np.log(L)
+    Nstar, Lstar = [], []
+    for j in range(Cs.size):
+        i = int(np.argmin(logL[:, j]))
+        assert 0 < i < Ns.size - 1, "optimum at the edge of the width grid"
+        # parabola through the three grid points around the minimum (in log N)
+        x, y = logN[i - 1:i + 2], logL[i - 1:i + 2, j]
+        a, b, c = np.polyfit(x, y, 2)
+        xs = -b / (2 * a)
+        Nstar.append(math.exp(xs))
+        Lstar.append(math.exp(np.polyval([a, b, c], xs)))
+    sN = np.polyfit(np.log(Cs), np.log(Nstar), 1)[0]
+    sL = np.polyfit(np.log(Cs), np.log(Lstar), 1)[0]
+    assert abs(sN - _derived("compute_optimal_N", alpha, beta)) < 0.03
+    assert abs((1 - sN) - _derived("compute_optimal_t", alpha, beta)) < 0.03
+    assert abs(sL - _derived("compute_optimal_loss", alpha, beta)) < 0.03
+    # the asymmetry: with alpha > 1 (beta <= 1) training time grows faster than model size
+    assert 1 - sN > sN
+
+
+def test_finite_width_convergence_is_1_over_N_early():
+    """|L(t, N) - L(t, inf)| ~ 1/N at early times (slope -1 within 0.03 over two decades)."""
+    alpha, beta, M = 1.5, 1.0, 20000
+    Ns = np.round(np.logspace(2, 4, 7))
+    t = 1.0
+    inf = bap_theory(BAPModel(M=M, alpha=alpha, beta=beta, N="inf", P="inf"), [t]).test_loss[0]
+    gaps = [bap_theory(BAPModel(M=M, alpha=alpha, beta=beta, N=int(N), P="inf"), [t]).test_loss[0] - inf
+            for N in Ns]
+    assert np.all(np.array(gaps) > 0)
+    assert abs(np.polyfit(np.log(Ns), np.log(gaps), 1)[0] + 1) < 0.03
+
+
+def test_train_test_gap_grows_with_data_reuse():
+    m = BAPModel(M=2000, alpha=1.5, beta=1.0, N=60000, P=300)
+    t = np.logspace(0, 5, 11)
+    r = bap_theory(m, t)
+    rel_gap = (r.test_loss - r.train_loss) / r.test_loss
+    assert rel_gap[0] < 0.05                        # little reuse yet: train ~ test
+    assert np.all(np.diff(rel_gap) > 0)             # reuse opens the gap ...
+    assert rel_gap[-1] > 0.99                       # ... until P < M samples are interpolated
+
+
+@pytest.mark.parametrize("alpha_A", [0.5, 1.0])
+@pytest.mark.parametrize("N,P", [(80, 400), (300, 120)])
+def test_model_A_is_model_B_at_late_times(alpha_A, N, P):
+    """The map: alpha_B = 1 + alpha_A, beta_B = alpha_A / (1 + alpha_A) makes w*_k = 1, i.e. model A's
+    flat teacher with sigma_w2 = M; T = P; model B's loss has no 1/2: L_B(t = inf) = 2 L_A(gamma = 0)."""
+    M = 800
+    b = BAPModel(M=M, alpha=1 + alpha_A, beta=alpha_A / (1 + alpha_A), N=N, P=P)
+    assert np.allclose(b.target(), 1.0)
+    a = mrs_theory(MRSModel(M=M, alpha=alpha_A, N=N, T=P, sigma_w2=M))
+    late = bap_theory(b, [1e10])
+    assert abs(late.test_loss[0] / (2 * a.test_loss) - 1) < 1e-6
+    assert abs(late.train_loss[0] - 2 * a.train_loss) < 1e-6 * late.test_loss[0] + 1e-12
