@@ -251,7 +251,6 @@ def bap_train_loss_infinite_width(model: BAPModel, times, *, dps: int | None = N
 
 def _talbot_curve(lam, u2, n, t, model, dps, kind):
     tau = 2 * t
-    M = lam.size
     if dps is None:
         nodes = TALBOT_NODES
         k0 = _kappa0(lam, n)
@@ -402,7 +401,6 @@ def _kappa_on_contours(lam, N, P, radii, nodes, k0, substeps=2, maxiter=60):
     out[:, centre] = kappa
     theta = np.pi * np.arange(0, nodes) / nodes
     z = lambda th: th * (1 / np.tan(th) + 1j) if th > 0 else 1.0 + 0j  # noqa: E731  contour shape
-    dz = lambda th: (1 / np.tan(th) - th / np.sin(th) ** 2 + 1j) if th > 0 else 1j  # noqa: E731
     for k in range(1, nodes):
         # the contours are scaled copies, so the step size depends on theta only:
         # |delta s| <= 5% of |s| per substep, Euler predictor + Newton corrector

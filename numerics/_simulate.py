@@ -23,14 +23,13 @@ Public names: :func:`simulate_mrs`, :func:`simulate_mrs_instance`,
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 from numpy.polynomial.hermite import hermgauss
-from tqdm import tqdm
 
+from ._seeds import run_seeds
 from ._models import MRSModel
 
 __all__ = ["simulate_mrs", "simulate_mrs_instance", "MRSSimulation"]
@@ -472,33 +471,18 @@ def simulate_mrs(
     """
     model = _check_model(model)
     gammas = _check_gammas(gammas, model)
-    if isinstance(seeds, bool) or not isinstance(seeds, numbers.Integral) or seeds < 2:
-        raise ValueError(f"seeds must be an integer >= 2 (for a standard error), got {seeds!r}")
-    seeds = int(seeds)
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
-    ):
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-    children = np.random.SeedSequence(seed).spawn(seeds)
-    test = np.empty((seeds, gammas.size))
-    train = np.empty((seeds, gammas.size))
-    methods = set()
-    for i, ss in enumerate(tqdm(children, desc="model A instances", disable=not progress)):
-        test[i], train[i], method = _instance_losses(model, np.random.default_rng(ss), gammas)
-        methods.add(method)
-    if not (np.all(np.isfinite(test)) and np.all(np.isfinite(train))):
-        raise FloatingPointError(f"non-finite losses in the simulation of {model!r}")
-    root = math.sqrt(seeds)
+    avg = run_seeds(lambda rng: _instance_losses(model, rng, gammas), gammas.size, seeds=seeds,
+                    seed=seed, progress=progress, desc="model A instances", what=repr(model))
     return MRSSimulation(
         model=model,
         gammas=gammas,
-        test_loss=test.mean(axis=0),
-        test_loss_sem=test.std(axis=0, ddof=1) / root,
-        train_loss=train.mean(axis=0),
-        train_loss_sem=train.std(axis=0, ddof=1) / root,
-        seeds=seeds,
-        seed=None if seed is None else int(seed),
-        per_seed_test=test,
-        per_seed_train=train,
-        test_loss_method="; ".join(sorted(methods)),
+        test_loss=avg.test_loss,
+        test_loss_sem=avg.test_loss_sem,
+        train_loss=avg.train_loss,
+        train_loss_sem=avg.train_loss_sem,
+        seeds=avg.seeds,
+        seed=avg.seed,
+        per_seed_test=avg.per_seed_test,
+        per_seed_train=avg.per_seed_train,
+        test_loss_method="; ".join(sorted(set(avg.info))),
     )

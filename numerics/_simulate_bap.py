@@ -57,13 +57,12 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
-from tqdm import tqdm
 
+from ._seeds import run_seeds
 from ._models import BAPModel
 
 try:  # optional: the SGD loop is many small BLAS calls, fastest on one thread
@@ -528,31 +527,23 @@ def simulate_bap(
     """
     model = _check_model(model)
     times, steps = _check_times(times, model)
-    if isinstance(seeds, bool) or not isinstance(seeds, numbers.Integral) or seeds < 2:
-        raise ValueError(f"seeds must be an integer >= 2 (for a standard error), got {seeds!r}")
-    seeds = int(seeds)
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
-    ):
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-    children = np.random.SeedSequence(seed).spawn(seeds)
-    test = np.empty((seeds, times.size))
-    train = np.empty((seeds, times.size))
-    for i, ss in enumerate(tqdm(children, desc="model B instances", disable=not progress)):
-        test[i], train[i] = _instance_losses(model, np.random.default_rng(ss), times, steps)
-    if not (np.all(np.isfinite(test)) and np.all(np.isfinite(train))):
-        raise FloatingPointError(f"non-finite losses in the simulation of {model!r}")
-    root = math.sqrt(seeds)
+
+    def instance(rng):
+        test, train = _instance_losses(model, rng, times, steps)
+        return test, train, None
+
+    avg = run_seeds(instance, times.size, seeds=seeds, seed=seed, progress=progress,
+                    desc="model B instances", what=repr(model))
     return BAPSimulation(
         model=model,
         times=times,
-        test_loss=test.mean(axis=0),
-        test_loss_sem=test.std(axis=0, ddof=1) / root,
-        train_loss=train.mean(axis=0),
-        train_loss_sem=train.std(axis=0, ddof=1) / root,
-        seeds=seeds,
-        seed=None if seed is None else int(seed),
-        per_seed_test=test,
-        per_seed_train=train,
+        test_loss=avg.test_loss,
+        test_loss_sem=avg.test_loss_sem,
+        train_loss=avg.train_loss,
+        train_loss_sem=avg.train_loss_sem,
+        seeds=avg.seeds,
+        seed=avg.seed,
+        per_seed_test=avg.per_seed_test,
+        per_seed_train=avg.per_seed_train,
         method=METHODS[_method(model)],
     )

@@ -6,7 +6,6 @@ import math
 import mpmath
 import numpy as np
 import pytest
-import sympy as sp
 
 from numerics import BAPModel, MRSModel, mrs_theory
 from numerics._bap import bap_theory, bap_train_loss_infinite_width
