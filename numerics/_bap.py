@@ -171,9 +171,9 @@ def _check_supported(model):
     if math.isinf(model.M):
         raise ValueError("M must be finite for the theory evaluation (power-law tails at complex "
                          "kappa are not implemented yet), got M = inf")
-    if model.eta is not None or model.batch is not None or model.ensemble != 1:
-        raise ValueError("eta, batch and ensemble: the theory covers gradient flow of one model only "
-                         "(discrete GD, SGD and ensembles are not derived yet)")
+    if model.eta is not None or model.batch is not None:
+        raise ValueError("eta and batch: the theory covers gradient flow (discrete GD and SGD are not "
+                         "derived yet)")
     for name in ("N", "P"):
         v = getattr(model, name)
         if not math.isinf(v) and 0.75 * model.M < v < 20 * model.M:
@@ -210,14 +210,18 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
     t = _times(times)
     lam = model.eigenvalues()
     u2 = lam * model.target() ** 2
-    if not math.isinf(model.P):
+    if not math.isinf(model.P) or (model.ensemble > 1 and not math.isinf(model.N)):
         if dps is not None:
-            raise ValueError("dps: the finite-P theory is evaluated in double precision only (dps=None)")
-        test, train = _two_point_curves(lam, u2, model.N, model.P, float(model.noise_var), t)
+            raise ValueError("dps: the finite-P and ensemble theory is evaluated in double precision "
+                             "only (dps=None)")
+        test, train = _two_point_curves(lam, u2, model.N, model.P, float(model.noise_var), t,
+                                        ensemble=model.ensemble)
+        if math.isinf(model.P):
+            train = test.copy()
         m = min(model.N, model.P)
         final = math.inf if (model.N == model.P and m < lam.size) else None
-        return BAPTheory(model, t, test, train, final, "double Talbot in (kappa, kappa') (finite P)", None,
-                         TALBOT_NODES)
+        method = "double Talbot in (kappa, kappa')" + (f", ensemble of {model.ensemble}" if model.ensemble > 1 else "")
+        return BAPTheory(model, t, test, train, final, method, None, TALBOT_NODES)
     if math.isinf(model.N):
         if dps is None:
             vals = (u2[None, :] * np.exp(-2 * lam[None, :] * t[:, None])).sum(axis=1)
@@ -330,7 +334,7 @@ def _ds_dkappa(n1, n2, N, P):
     return fN * fP - (n2 - n1) * (fP * iN + fN * iP)
 
 
-def _kernels(lam, u2, kap, N, P, noise):
+def _kernels(lam, u2, kap, N, P, noise, ensemble=1):
     """n1, n2, s, s', and the kernels G_test, G_train on all pairs of kap (1-D complex)."""
     iN = 0.0 if math.isinf(N) else 1.0 / N
     iP = 0.0 if math.isinf(P) else 1.0 / P
@@ -352,7 +356,15 @@ def _kernels(lam, u2, kap, N, P, noise):
     D = n1[:, None] + n1[None, :] - lam.size + kk * (S0 + S1 * frac)
     den = 1 - D * iP
     G_test = (B + noise * D * iP) / den
-    G_train = (1 - n1 * iP)[:, None] * (1 - n1 * iP)[None, :] * (B + noise) / den
+    rr = (1 - n1 * iP)[:, None] * (1 - n1 * iP)[None, :]
+    G_train = rr * (B + noise) / den
+    if ensemble > 1:
+        # cross term of two students (independent projections, same data): the N = inf kernel
+        # at the finite-N kappa; L_E = L_1/E + (1 - 1/E) L_c (derive_bap()["ensemble_loss"])
+        w1, w2 = 1.0 / ensemble, 1.0 - 1.0 / ensemble
+        denc = 1 - S2 * iP
+        G_test = w1 * G_test + w2 * (kk * Su + noise * S2 * iP) / denc
+        G_train = w1 * G_train + w2 * rr * (kk * Su + noise) / denc
     return n1, s, ds, G_test, G_train
 
 
@@ -436,17 +448,17 @@ def _talbot_nodes(r, nodes):
     return r * kap, r / (2 * nodes) * (1 + 1j * sigma)
 
 
-def _two_point_curves(lam, u2, N, P, noise, t, nodes=TALBOT_NODES):
+def _two_point_curves(lam, u2, N, P, noise, t, nodes=TALBOT_NODES, ensemble=1):
     """Test and train loss at times t (double precision) for finite N and/or P.
 
     The matrix products are small (2n-1 nodes by M modes): one BLAS thread is
     faster than several, and immune to thread oversubscription.
     """
     with threadpool_limits(limits=1, user_api="blas"):
-        return _two_point_curves_impl(lam, u2, N, P, noise, t, nodes)
+        return _two_point_curves_impl(lam, u2, N, P, noise, t, nodes, ensemble)
 
 
-def _two_point_curves_impl(lam, u2, N, P, noise, t, nodes):
+def _two_point_curves_impl(lam, u2, N, P, noise, t, nodes, ensemble):
     t = np.asarray(t, dtype=float)
     test = np.empty_like(t)
     train = np.empty_like(t)
@@ -467,7 +479,7 @@ def _two_point_curves_impl(lam, u2, N, P, noise, t, nodes):
         sel = idx[keys == key]
         r = 2.0 ** key
         s_nodes, c = _talbot_nodes(r, nodes)            # s on the contour, theta from -pi to pi
-        n1, s, ds, Gt, Gr = _kernels(lam, u2, kaps[b], N, P, noise)
+        n1, s, ds, Gt, Gr = _kernels(lam, u2, kaps[b], N, P, noise, ensemble)
         if np.max(np.abs(s - s_nodes)) > 1e-8 * r:
             raise FloatingPointError(f"kappa(s) continuation failed at t ~ {t[sel].max():.3g}")
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):

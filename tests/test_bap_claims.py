@@ -80,3 +80,24 @@ def test_model_A_is_model_B_at_late_times(alpha_A, N, P):
     late = bap_theory(b, [1e10])
     assert abs(late.test_loss[0] / (2 * a.test_loss) - 1) < 1e-6
     assert abs(late.train_loss[0] - 2 * a.train_loss) < 1e-6 * late.test_loss[0] + 1e-12
+
+
+def test_ensemble_versus_wider_model():
+    """E students of width N vs one of width E N (equal parameter count), same data.
+
+    Ensembling averages out the projection variance (the S_1 term of the kernel) but keeps
+    each student's bias at width N; widening shrinks both. The theory says which wins,
+    and the paired simulation (same training sets) agrees.
+    """
+    from numerics import simulate_bap
+    t = np.array([10.0, 1e3, 1e5])
+    kw = dict(M=1000, alpha=1.5, beta=1.0, P=400)
+    ens = BAPModel(N=100, ensemble=4, **kw)
+    wide = BAPModel(N=400, **kw)
+    one = BAPModel(N=100, **kw)
+    Le, Lw, L1 = (bap_theory(m, t).test_loss for m in (ens, wide, one))
+    assert np.all(Le < L1)                      # ensembling always helps a width-N student
+    assert Lw[-1] < Le[-1]                      # at late times the wider model wins
+    se = simulate_bap(ens, t, seeds=24, seed=5)
+    sw = simulate_bap(wide, t, seeds=24, seed=5)   # same seed: same training sets (paired)
+    assert np.all(np.sign(sw.test_loss - se.test_loss) == np.sign(Lw - Le))

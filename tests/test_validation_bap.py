@@ -24,6 +24,7 @@ POINTS = [
     dict(M=2000, alpha=1.5, beta=1.0, N=800, P=300, noise_var=1e-3),    # N > P, noise
     dict(M=2000, alpha=1.5, beta=1.0, N=400, P=400),                    # N = P
     dict(M=2000, alpha=1.2, beta=0.6, N=400, P=600, noise_var=1e-3),    # noise
+    dict(M=1000, alpha=1.5, beta=1.0, N=100, P="inf", ensemble=4),      # ensembles
 ]
 
 
@@ -42,6 +43,7 @@ SLOW_POINTS = [
     dict(M=1000, alpha=1.5, beta=1.0, N=20000, P=300),                  # N >= 20 M
     dict(M=3000, alpha=2.0, beta=2.0, N=500, P=1200),                   # beta >= 2: N, P >= 400
     dict(M=2000, alpha=1.5, beta=0.5, N=1200, P=500, noise_var=1e-2),
+    dict(M=2000, alpha=1.5, beta=1.0, N=400, P=800, ensemble=2, noise_var=1e-3),
 ]
 
 

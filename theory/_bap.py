@@ -232,6 +232,26 @@ def derive_bap() -> Derivation:
         "twice model A's ridgeless loss with teacher variances $w_k^{*2}$; at $N=P$ the zero is double and the "
         "late-time loss diverges (the interpolation peak).",
         (), kind="derived"))
+    # ensembles: E students, independent projections, same data
+    Gc_test = (kappa * kp * Su + sig2 * S2 / P) / (1 - S2 / P)
+    Gc_train = (1 - n1 / P) * (1 - n1p / P) * (kappa * kp * Su + sig2) / (1 - S2 / P)
+    Ee = sp.Symbol("E", positive=True)
+    L1, Lc = sp.symbols("L_1 L_c")
+    LE = L1 / Ee + (1 - 1 / Ee) * Lc
+    steps.append(Step(
+        "Ensembles of E students",
+        "The mean predictor of $E$ students with independent projections on the same data has "
+        "$L_E=L_1/E+(1-1/E)L_c$, with $L_c$ the loss cross term of two students. Given the data, "
+        "each projection averages independently: $(s+F\\hat\\Sigma)^{-1}\\simeq(s+\\tau\\hat\\Sigma)^{-1}$ "
+        "with $\\tau=1-n_1/N$, so $L_c$ is the $N=\\infty$ kernel (only the data-side two-point equivalent) "
+        "evaluated at the finite-$N$ renormalised $\\kappa(s)$: the projection variance "
+        "($S_1$ term of $B$) and the projection part of $D$ average out. Check: the cross kernel is the "
+        "single-student kernel at $N=\\infty$.",
+        (sp.Eq(sp.Symbol("L_E"), LE), sp.Eq(sp.Symbol("G_c,test"), Gc_test),
+         sp.Eq(sp.Symbol("G_c,train"), Gc_train)),
+        (sp.simplify(sp.limit(G_test, N, sp.oo).subs(S0, (S2 - n1 - n1p + Mm) / (kappa * kp)) - Gc_test),
+         sp.simplify(sp.limit(G_train, N, sp.oo).subs(S0, (S2 - n1 - n1p + Mm) / (kappa * kp)) - Gc_train))))
+
     # compute-optimal allocation at P = inf: L = a t^-beta + b N^-c, C = N t
     a_, b_, C_, Nv, c_ = sp.symbols("a b C N_v c", positive=True)
     Lc = a_ * (C_ / Nv) ** (-beta) + b_ * Nv ** (-c_)
@@ -257,6 +277,9 @@ def derive_bap() -> Derivation:
         "df_kernel": D2k,
         "test_kernel": G_test,
         "train_kernel": G_train,
+        "ensemble_loss": sp.Eq(sp.Symbol("L_E"), LE),
+        "ensemble_cross_test_kernel": Gc_test,
+        "ensemble_cross_train_kernel": Gc_train,
         "compute_optimal_N": (beta / (beta + c_)).subs(c_, c_val),
         "compute_optimal_t": (c_ / (beta + c_)).subs(c_, c_val),
         "compute_optimal_loss": (-beta * c_ / (beta + c_)).subs(c_, c_val),
