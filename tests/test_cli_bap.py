@@ -171,8 +171,7 @@ def test_bad_input_one_line_exit_2(capsys, args, name):
 
 
 @pytest.mark.parametrize("cmd, extra", [
-    ("loss", ["--eta", "0.1"]),                  # the theory is gradient flow of one model
-    ("loss", ["--ensemble", "2"]),
+    ("loss", ["--eta", "0.1"]),                  # the theory is gradient flow (no discrete GD yet)
     ("simulate", ["--P", "50", "--batch", "4", "--eta", "0.1"]),   # SGD needs P = inf
     ("simulate", ["--P", "inf", "--batch", "4"]),                 # SGD needs eta
     ("simulate", ["--P", "50", "--seeds", "1"]),
@@ -193,3 +192,15 @@ def test_compute_optimal_bad_input(capsys):
     assert "alpha" in capsys.readouterr().err
     assert main(["bap", "compute-optimal", "--alpha", "1", "--beta", "x"]) == 2
     assert "beta" in capsys.readouterr().err
+
+
+def test_loss_with_ensemble(capsys):
+    """The ensemble theory: E students beat one student of the same width."""
+    base = ["bap", "loss", "--M", "300", "--alpha", "1.5", "--beta", "1", "--N", "40", "--P", "120",
+            "--t", "10,1000", "--json"]
+    assert main(base) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert main(base + ["--ensemble", "4"]) == 0
+    ens = json.loads(capsys.readouterr().out)
+    assert ens["ensemble"] == 4
+    assert all(e < o for e, o in zip(ens["test_loss"], one["test_loss"]))
