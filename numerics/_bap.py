@@ -171,9 +171,9 @@ def _check_supported(model):
     if math.isinf(model.M):
         raise ValueError("M must be finite for the theory evaluation (power-law tails at complex "
                          "kappa are not implemented yet), got M = inf")
-    if model.eta is not None or model.batch is not None:
-        raise ValueError("eta and batch: the theory covers gradient flow (discrete GD and SGD are not "
-                         "derived yet)")
+    if model.batch is not None:
+        raise ValueError("batch: the theory covers gradient flow and full-batch gradient descent "
+                         "(online SGD is not derived yet)")
     for name in ("N", "P"):
         v = getattr(model, name)
         if not math.isinf(v) and 0.75 * model.M < v < 20 * model.M:
@@ -210,17 +210,35 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
     t = _times(times)
     lam = model.eigenvalues()
     u2 = lam * model.target() ** 2
-    if not math.isinf(model.P) or (model.ensemble > 1 and not math.isinf(model.N)):
+    eta = None if model.eta is None else float(model.eta)
+    if eta is not None:
+        steps = t / eta
+        if np.any(np.abs(steps - np.round(steps)) > 1e-9 * np.maximum(steps, 1)):
+            raise ValueError(f"times must be multiples of eta = {eta:g} for gradient descent")
+        if math.isinf(model.N) and math.isinf(model.P):
+            lmax = float(lam.max())
+        else:
+            lmax = spectral_edge(lam, model.N, model.P)
+        if not eta * lmax < 1:
+            raise ValueError(f"eta must be < 1/lambda_max(K) = {1 / lmax:.4g} for the gradient-descent "
+                             f"theory (the spectral edge of the deterministic equivalent), got {eta:g}")
+        if math.isinf(model.N) and math.isinf(model.P):
+            n = np.round(t / eta)
+            vals = (u2[None, :] * (1 - eta * lam[None, :]) ** (2 * n[:, None])).sum(axis=1)
+            return BAPTheory(model, t, vals, vals.copy(), 0.0, "closed form (N = P = inf, gradient descent)",
+                             None, 0)
+    if not math.isinf(model.P) or (not math.isinf(model.N) and (model.ensemble > 1 or eta is not None)):
         if dps is not None:
             raise ValueError("dps: the finite-P and ensemble theory is evaluated in double precision "
                              "only (dps=None)")
         test, train = _two_point_curves(lam, u2, model.N, model.P, float(model.noise_var), t,
-                                        ensemble=model.ensemble)
+                                        ensemble=model.ensemble, eta=eta)
         if math.isinf(model.P):
             train = test.copy()
         m = min(model.N, model.P)
         final = math.inf if (model.N == model.P and m < lam.size) else None
-        method = "double Talbot in (kappa, kappa')" + (f", ensemble of {model.ensemble}" if model.ensemble > 1 else "")
+        method = ("double Talbot in (kappa, kappa')" + (f", ensemble of {model.ensemble}" if model.ensemble > 1 else "")
+                  + (f", gradient descent eta={eta:g}" if eta is not None else ""))
         return BAPTheory(model, t, test, train, final, method, None, TALBOT_NODES)
     if math.isinf(model.N):
         if dps is None:
@@ -388,54 +406,73 @@ def _kernels_diag_c(lam, kap, N, P):
     return n1, n2, s, _ds_dkappa(n1, n2, N, P), iN, iP
 
 
-def _kappa_on_contours(lam, N, P, radii, nodes, k0, substeps=2, maxiter=60):
-    """Physical-branch kappa(s) on the Talbot contours s = r theta (cot theta + i) of the given
-    radii: array (len(radii), 2n-1), theta = k pi/n for k = -(n-1)..(n-1).
+def _kappa_on_contours(lam, N, P, shape, nodes, k0, substeps=2, maxiter=60):
+    """Physical-branch kappa(s) on contours s = shape(theta) (complex array over contours),
+    theta = k pi/n for k = -(n-1)..(n-1); shape(0) is real and positive.
 
-    The real node (theta = 0) is the root of s(kappa) = r above kappa0 (where s increases);
-    the other nodes follow by vectorised Newton continuation in theta, which stays on the
-    physical branch; the conjugate half by symmetry.
+    The real node is the root of s(kappa) = shape(0) above kappa0 (where s increases); the
+    others follow by vectorised predictor-corrector continuation in theta (steps of at most
+    5% in s), which stays on the physical branch; the conjugate half by symmetry.
     """
-    radii = np.asarray(radii, dtype=float)
+    r0 = np.real(shape(0.0))
     lo = k0 if k0 is not None else 0.0
 
     def F(u):
         kk = lo + np.exp(u)
         _, _, s_, ds_, _, _ = _kernels_diag(lam, kk, N, P)
-        return np.log(s_) - np.log(radii), ds_ * np.exp(u) / s_
+        return np.log(s_) - np.log(r0), ds_ * np.exp(u) / s_
 
-    hi = np.log(4 * radii + 2 * float(np.sum(lam)) + 1.0)
-    start = np.full(radii.size, math.log(max(lo, 1e-300)) - 80.0)
-    root = solve_increasing(F, start, hi, backend=NumpyBackend(), tol=1e-13, what="s(kappa) = r")
+    hi = np.log(4 * r0 + 2 * float(np.sum(lam)) + 1.0)
+    start = np.full(r0.size, math.log(max(lo, 1e-300)) - 80.0)
+    root = solve_increasing(F, start, hi, backend=NumpyBackend(), tol=1e-13, what="s(kappa) = s0")
     kappa = (lo + np.exp(root.u)).astype(complex)
-    out = np.empty((radii.size, 2 * nodes - 1), dtype=complex)
+    out = np.empty((r0.size, 2 * nodes - 1), dtype=complex)
     centre = nodes - 1
     out[:, centre] = kappa
     theta = np.pi * np.arange(0, nodes) / nodes
-    z = lambda th: th * (1 / np.tan(th) + 1j) if th > 0 else 1.0 + 0j  # noqa: E731  contour shape
     for k in range(1, nodes):
-        # the contours are scaled copies, so the step size depends on theta only:
-        # |delta s| <= 5% of |s| per substep, Euler predictor + Newton corrector
         th0, th1 = theta[k - 1], theta[k]
-        steps = max(substeps, int(np.ceil(abs(z(th1) - z(th0)) / (0.05 * abs(z(th0))))))
+        z0, z1 = shape(th0), shape(th1)
+        steps = max(substeps, int(np.ceil(np.max(np.abs(z1 - z0) / (0.05 * np.abs(z0))))))
+        prev = z0
         for j in range(1, steps + 1):
-            tha = th0 + (th1 - th0) * (j - 1) / steps
-            th = th0 + (th1 - th0) * j / steps
+            target = shape(th0 + (th1 - th0) * j / steps)
             _, _, sv, dv, _, _ = _kernels_diag_c(lam, kappa, N, P)
-            kappa = kappa + radii * (z(th) - z(tha)) / dv            # predictor
-            target = radii * z(th)
+            kappa = kappa + (target - prev) / dv                     # predictor
             for _ in range(maxiter):
                 _, _, sv, dv, _, _ = _kernels_diag_c(lam, kappa, N, P)
                 step = (sv - target) / dv
                 kappa = kappa - step
                 if np.all(np.abs(step) <= 1e-12 * np.abs(kappa)):
                     break
+            prev = target
         # physical branch: kappa(s) maps the upper half plane into itself
         if np.any(np.imag(kappa) < 0):
             raise FloatingPointError("kappa(s) continuation left the physical branch")
         out[:, centre + k] = kappa
         out[:, centre - k] = np.conj(kappa)
     return out
+
+
+def _talbot_shape(theta):
+    """theta (cot theta + i), the fixed-Talbot contour of radius 1 (1 at theta = 0)."""
+    return theta * (1 / np.tan(theta) + 1j) if theta > 0 else 1.0 + 0j
+
+
+def spectral_edge(lam, N, P):
+    """lambda_max(K) from the deterministic equivalent: -max of s(kappa) over kappa < -lambda_1."""
+    lam = np.asarray(lam, dtype=float)
+    l1 = float(lam.max())
+    span = 10 * l1 + 4 * float(lam.sum())
+    d = l1 * np.logspace(-12, math.log10(span / l1), 4000)
+    kap = -l1 - d
+    _, _, s_, _, _, _ = _kernels_diag(lam, kap, N, P)
+    i = int(np.argmax(s_))
+    lo_i, hi_i = max(i - 1, 0), min(i + 1, kap.size - 1)
+    from scipy.optimize import minimize_scalar
+    res = minimize_scalar(lambda k: -float(_kernels_diag(lam, np.array([k]), N, P)[2][0]),
+                          bounds=(kap[hi_i], kap[lo_i]), method="bounded", options={"xatol": 1e-14 * l1})
+    return float(res.fun)
 
 
 def _talbot_nodes(r, nodes):
@@ -448,17 +485,17 @@ def _talbot_nodes(r, nodes):
     return r * kap, r / (2 * nodes) * (1 + 1j * sigma)
 
 
-def _two_point_curves(lam, u2, N, P, noise, t, nodes=TALBOT_NODES, ensemble=1):
+def _two_point_curves(lam, u2, N, P, noise, t, nodes=TALBOT_NODES, ensemble=1, eta=None):
     """Test and train loss at times t (double precision) for finite N and/or P.
 
     The matrix products are small (2n-1 nodes by M modes): one BLAS thread is
     faster than several, and immune to thread oversubscription.
     """
     with threadpool_limits(limits=1, user_api="blas"):
-        return _two_point_curves_impl(lam, u2, N, P, noise, t, nodes, ensemble)
+        return _two_point_curves_impl(lam, u2, N, P, noise, t, nodes, ensemble, eta)
 
 
-def _two_point_curves_impl(lam, u2, N, P, noise, t, nodes, ensemble):
+def _two_point_curves_impl(lam, u2, N, P, noise, t, nodes, ensemble, eta):
     t = np.asarray(t, dtype=float)
     test = np.empty_like(t)
     train = np.empty_like(t)
@@ -472,18 +509,35 @@ def _two_point_curves_impl(lam, u2, N, P, noise, t, nodes, ensemble):
     # Standard fixed-Talbot contours in s (every singularity of the two-frequency loss lies
     # on the negative real s axis), radius r = 2n/(5t) grouped in quarter octaves; kappa(s)
     # at the complex nodes by Newton continuation along the contour from the real root.
-    keys = np.round(np.log2(2 * nodes / (5 * t[idx])) * 2) / 2   # half-octave groups share a contour
+    # gradient flow: weight e^{s t}, Talbot in s.  Gradient descent (step eta): weight
+    # (1 + eta s)^n = e^{n w}, Talbot in w with s = (e^w - 1)/eta.
+    x = t[idx] if eta is None else np.round(t[idx] / eta)
+    keys = np.round(np.log2(2 * nodes / (5 * x)) * 2) / 2   # half-octave groups share a contour
+    if eta is not None:
+        keys = np.minimum(keys, math.log2(0.9))   # keep |Im w| < pi: e^w must not wind around
     ukeys = np.unique(keys)
-    kaps = _kappa_on_contours(lam, N, P, 2.0 ** ukeys, nodes, k0) if ukeys.size else None
+    if not ukeys.size:
+        return test, train
+    radii = 2.0 ** ukeys
+    if eta is None:
+        shape = lambda th: radii * _talbot_shape(th)  # noqa: E731
+    else:
+        shape = lambda th: np.expm1(radii * _talbot_shape(th)) / eta  # noqa: E731
+    kaps = _kappa_on_contours(lam, N, P, shape, nodes, k0)
     for b, key in enumerate(ukeys):
         sel = idx[keys == key]
         r = 2.0 ** key
-        s_nodes, c = _talbot_nodes(r, nodes)            # s on the contour, theta from -pi to pi
+        z_nodes, c = _talbot_nodes(r, nodes)            # contour variable (s, or w for GD)
         n1, s, ds, Gt, Gr = _kernels(lam, u2, kaps[b], N, P, noise, ensemble)
-        if np.max(np.abs(s - s_nodes)) > 1e-8 * r:
+        s_nodes = z_nodes if eta is None else np.expm1(z_nodes) / eta
+        if np.max(np.abs(s - s_nodes)) > 1e-8 * np.max(np.abs(s_nodes[nodes - 1])):
             raise FloatingPointError(f"kappa(s) continuation failed at t ~ {t[sel].max():.3g}")
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            a = c[None, :] * np.exp(s_nodes[None, :] * t[sel][:, None]) / s_nodes[None, :]
+            if eta is None:
+                a = c[None, :] * np.exp(s_nodes[None, :] * t[sel][:, None]) / s_nodes[None, :]
+            else:
+                n = np.round(t[sel] / eta)
+                a = (c * np.exp(z_nodes) / (eta * s_nodes))[None, :] * np.exp(z_nodes[None, :] * n[:, None])
         for G, out in ((Gt, test), (Gr, train)):
             out[sel] = np.real(np.einsum("tk,kl,tl->t", a, G, a))
     if not (np.all(np.isfinite(test)) and np.all(np.isfinite(train))):

@@ -129,7 +129,7 @@ def test_unsupported_settings_raise():
     with pytest.raises(ValueError, match="N must be <= 3M/4 = 75 or >= 20M"):
         bap_theory(BAPModel(M=100, alpha=1.5, beta=1, N=90, P="inf"), [1.0])
     with pytest.raises(ValueError, match="eta"):
-        bap_theory(BAPModel(M=100, alpha=1.5, beta=1, N=10, P="inf", eta=0.1), [1.0])
+        bap_theory(BAPModel(M=100, alpha=1.5, beta=1, N=10, P="inf", eta=1.9), [1.9])
     with pytest.raises(ValueError, match="batch"):
         bap_theory(BAPModel(M=100, alpha=1.5, beta=1, N=10, P="inf", eta=0.1, batch=8), [1.0])
 
@@ -175,3 +175,30 @@ def test_finite_P_curves_are_sane():
     assert np.all(r.train_loss <= r.test_loss + 1e-9 * L0)       # the train-test gap opens with reuse
     with pytest.raises(ValueError, match="dps"):
         bap_theory(m, [1.0], dps=20)
+
+
+# -- discrete-time gradient descent ------------------------------------------------
+def test_gradient_descent_reduces_to_the_closed_form():
+    """N, P -> inf through the w-Talbot route: sum_k u_k^2 (1 - eta lambda_k)^{2n}."""
+    from numerics._bap import _two_point_curves
+    m = BAPModel(M=500, alpha=1.5, beta=1.0, N="inf", P="inf")
+    lam, u2 = m.eigenvalues(), m.eigenvalues() * m.target() ** 2
+    eta = 0.5
+    n = np.array([1, 2, 5, 20, 100, 1000, 10000])
+    exact = np.array([np.sum(u2 * (1 - eta * lam) ** (2 * k)) for k in n])
+    two, _ = _two_point_curves(lam, u2, math.inf, math.inf, 0.0, n * eta, eta=eta)
+    assert np.max(np.abs(two - exact)) < 1e-8 * exact[0]
+    direct = bap_theory(m.replace(eta=eta), n * eta).test_loss
+    assert np.allclose(direct, exact, rtol=1e-12)
+
+
+def test_gradient_descent_approaches_gradient_flow_and_checks_eta():
+    m = BAPModel(M=800, alpha=1.5, beta=1.0, N=100, P=300)
+    t = np.array([100.0, 1e4])
+    gd = bap_theory(m.replace(eta=0.05), t).test_loss
+    gf = bap_theory(m, t).test_loss
+    assert np.allclose(gd, gf, rtol=2e-3)                 # small steps: GD -> GF
+    with pytest.raises(ValueError, match="eta must be < 1/lambda_max"):
+        bap_theory(m.replace(eta=1.5), [3.0])
+    with pytest.raises(ValueError, match="multiples of eta"):
+        bap_theory(m.replace(eta=0.3), [1.0])

@@ -171,7 +171,7 @@ def test_bad_input_one_line_exit_2(capsys, args, name):
 
 
 @pytest.mark.parametrize("cmd, extra", [
-    ("loss", ["--eta", "0.1"]),                  # the theory is gradient flow (no discrete GD yet)
+    ("loss", ["--eta", "1.9"]),                  # beyond the GD theory's stability bound
     ("simulate", ["--P", "50", "--batch", "4", "--eta", "0.1"]),   # SGD needs P = inf
     ("simulate", ["--P", "inf", "--batch", "4"]),                 # SGD needs eta
     ("simulate", ["--P", "50", "--seeds", "1"]),

@@ -10,7 +10,7 @@ import pytest
 
 from numerics import BAPModel, bap_theory, simulate_bap
 
-TIMES = np.array([1.0, 10.0, 100.0, 1e3, 1e4, 1e5])
+TIMES = np.array([1.0, 10.0, 100.0, 1e3, 1e4, 1e5])   # multiples of every eta used below
 
 POINTS = [
     dict(M=1000, alpha=1.5, beta=1.0, N=100, P="inf"),
@@ -25,6 +25,8 @@ POINTS = [
     dict(M=2000, alpha=1.5, beta=1.0, N=400, P=400),                    # N = P
     dict(M=2000, alpha=1.2, beta=0.6, N=400, P=600, noise_var=1e-3),    # noise
     dict(M=1000, alpha=1.5, beta=1.0, N=100, P="inf", ensemble=4),      # ensembles
+    dict(M=2000, alpha=1.5, beta=1.0, N=300, P=800, eta=0.5),           # discrete GD
+    dict(M=2000, alpha=1.5, beta=1.0, N=800, P=300, eta=0.25, noise_var=1e-3),
 ]
 
 

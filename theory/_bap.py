@@ -252,6 +252,20 @@ def derive_bap() -> Derivation:
         (sp.simplify(sp.limit(G_test, N, sp.oo).subs(S0, (S2 - n1 - n1p + Mm) / (kappa * kp)) - Gc_test),
          sp.simplify(sp.limit(G_train, N, sp.oo).subs(S0, (S2 - n1 - n1p + Mm) / (kappa * kp)) - Gc_train))))
 
+    # discrete-time gradient descent
+    eta, nst, lamx = sp.symbols("eta n lambda_x", positive=True)
+    w_ = sp.Symbol("w")
+    gd_res = sp.residue((1 + eta * s) ** 5 / (s + lamx), s, -lamx)       # n = 5 as a check
+    steps.append(Step(
+        "Discrete-time gradient descent",
+        "$v_n=(I-\\eta K)^nw^*=\\frac{1}{2\\pi i}\\oint(1+\\eta s)^n(s+K)^{-1}w^*ds$ around the spectrum of "
+        "$-K$, so $L_n=\\frac{1}{(2\\pi i)^2}\\oint\\oint(1+\\eta s)^n(1+\\eta s')^n\\frac{G(\\kappa,\\kappa')}{ss'}ds\\,ds'$ "
+        "with the same kernels. With $1+\\eta s=e^{w}$ the weight is $e^{nw}$ and a Talbot contour in $w$ "
+        "applies when $\\eta\\lambda_{\\max}(K)<1$, where $-\\lambda_{\\max}(K)=\\max_{\\kappa<-\\lambda_1}s(\\kappa)$ "
+        "is the spectral edge. Check: the residue for one eigenvalue is $(1-\\eta\\lambda)^n$.",
+        (sp.Eq(sp.Symbol("L_n"), sp.Symbol(r"(2\pi i)^{-2}\iint e^{n(w+w')}G\,\frac{e^{w}e^{w'}}{\eta^2ss'}dw\,dw'")),),
+        (sp.simplify(gd_res - (1 - eta * lamx) ** 5),)))
+
     # compute-optimal allocation at P = inf: L = a t^-beta + b N^-c, C = N t
     a_, b_, C_, Nv, c_ = sp.symbols("a b C N_v c", positive=True)
     Lc = a_ * (C_ / Nv) ** (-beta) + b_ * Nv ** (-c_)
