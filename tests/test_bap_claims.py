@@ -101,3 +101,32 @@ def test_ensemble_versus_wider_model():
     se = simulate_bap(ens, t, seeds=24, seed=5)
     sw = simulate_bap(wide, t, seeds=24, seed=5)   # same seed: same training sets (paired)
     assert np.all(np.sign(sw.test_loss - se.test_loss) == np.sign(Lw - Le))
+
+
+@pytest.mark.parametrize("beta", [0.5, 1.5, 3.0])
+def test_exponent_in_P_at_infinite_width(beta):
+    """t = inf, N = inf: L ~ P^-(alpha min(beta, 2)) (slope within 0.03 over two decades).
+
+    The t = inf value is the pole of the two-frequency kernel at n1(kappa0) = P; the test
+    also checks that the full double-Talbot curve reaches it.
+    """
+    from numerics._bap import _kappa0
+    alpha, M = 1.5, 200000
+    e_P = _derived("exponent_P", alpha, beta)
+    m = BAPModel(M=M, alpha=alpha, beta=beta, N="inf", P="inf")
+    lam = m.eigenvalues()
+    u2 = lam * m.target() ** 2
+    Ps = np.array([30, 60, 120, 240, 480, 960, 1920, 3000])
+    finals = []
+    for P in Ps:
+        k0 = _kappa0(lam, P)
+        n2 = np.sum((lam / (lam + k0)) ** 2)
+        finals.append(k0**2 * np.sum(u2 / (lam + k0) ** 2) / (1 - n2 / P))
+    assert abs(np.polyfit(np.log(Ps), np.log(finals), 1)[0] - e_P) < 0.03
+    small = BAPModel(M=2000, alpha=alpha, beta=beta, N="inf", P=100)
+    lam_s = small.eigenvalues()
+    u2_s = lam_s * small.target() ** 2
+    k0 = _kappa0(lam_s, 100)
+    final = k0**2 * np.sum(u2_s / (lam_s + k0) ** 2) / (1 - np.sum((lam_s / (lam_s + k0)) ** 2) / 100)
+    late = bap_theory(small, [1e9]).test_loss[0]
+    assert abs(late / final - 1) < 1e-6

@@ -284,7 +284,24 @@ def derive_bap() -> Derivation:
         (sp.simplify(xN - beta / (beta + c_)), sp.simplify(xt - c_ / (beta + c_)),
          sp.simplify(xL + beta * c_ / (beta + c_)))))
 
+    # t = inf at N = inf, finite P: ridgeless kernel regression; exponent in P
+    g2_int = sp.integrate(x ** (-(alpha * beta + 1)) * kap0**2 / (x ** (-alpha) + kap0) ** 2, (x, 0, sp.oo),
+                          conds="none")
+    g2_lead = kap0 ** beta * sp.pi * (1 - beta) / (alpha * sp.sin(sp.pi * beta))
+    steps.append(Step(
+        "t -> inf at N = inf: the exponent in P",
+        "At $N=\\infty$ the pole at $n_1(\\kappa_0)=P$ gives the ridgeless kernel-regression loss "
+        "$G(\\kappa_0,\\kappa_0)=\\kappa_0^2\\sum_ku_k^2/(\\lambda_k+\\kappa_0)^2/(1-n_2/P)$. The Mellin integral of "
+        "$\\kappa^2\\sum_k k^{-\\alpha\\beta-1}/(k^{-\\alpha}+\\kappa)^2$ scales as $\\kappa^{\\beta}$ for $\\beta<2$ and "
+        "as $\\kappa^2\\sum_ku_k^2/\\lambda_k^2$ for $\\beta>2$, while $n_2/P$ tends to a constant: "
+        "$L\\propto P^{-\\alpha\\min(\\beta,2)}$. The data-side term saturates at $\\beta=2$, the width term "
+        "(a projection, one power of $\\kappa$) at $\\beta=1$.",
+        (sp.Eq(sp.Symbol(r"L(\infty)_{N=\infty}"), sp.Symbol(r"\kappa_0^2\sum_ku_k^2/(\lambda_k+\kappa_0)^2/(1-n_2/P)")),),
+        (sp.simplify(g2_int.subs({alpha: 2, beta: sp.Rational(1, 2)}) - g2_lead.subs({alpha: 2, beta: sp.Rational(1, 2)})),
+         sp.simplify(g2_int.subs({alpha: 3, beta: sp.Rational(3, 2)}) - g2_lead.subs({alpha: 3, beta: sp.Rational(3, 2)})))))
+
     results = {
+        "exponent_P": -alpha * sp.Min(beta, 2),
         "kappa_equation": keq2,
         "ds_dkappa": ds2_closed,
         "bias_kernel": B2,

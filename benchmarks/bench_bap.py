@@ -1,0 +1,65 @@
+"""Benchmarks for model B (issue 3).
+
+Run: ``python benchmarks/bench_bap.py [--json out.json] [--repeat R]``
+
+Median wall times of: a 100-time loss curve at finite N and P (target: under
+1 s), the same at P = inf (one-point route), a gradient-descent curve, an
+ensemble curve, a 20-digit P = inf curve, and one gradient-flow simulation
+instance at N = 1000, P = 2000, M = 2000 with 100 times.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+
+from numerics import BAPModel, bap_theory
+from numerics._simulate_bap import simulate_bap_instance
+
+
+def timeit(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json")
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args(argv)
+    R = args.repeat
+    t = np.logspace(0, 5, 100)
+    base = dict(M=2000, alpha=1.5, beta=1.0)
+    bap_theory(BAPModel(N=200, P=500, **base), t[:3])      # warm-up
+    out = {
+        "curve_100_times_finite_N_P_M=2000_s": timeit(lambda: bap_theory(BAPModel(N=200, P=500, **base), t), R),
+        "curve_100_times_finite_N_P_M=1000_s": timeit(
+            lambda: bap_theory(BAPModel(M=1000, alpha=1.5, beta=1.0, N=200, P=500), t), R),
+        "curve_100_times_P_inf_s": timeit(lambda: bap_theory(BAPModel(N=200, P="inf", **base), t), R),
+        "curve_100_times_gradient_descent_s": timeit(
+            lambda: bap_theory(BAPModel(N=200, P=500, eta=0.5, **base), np.round(t) * 0.5), R),
+        "curve_100_times_ensemble_4_s": timeit(lambda: bap_theory(BAPModel(N=200, P=500, ensemble=4, **base), t), R),
+        "curve_10_times_P_inf_20_digits_s": timeit(
+            lambda: bap_theory(BAPModel(M=500, alpha=1.5, beta=1.0, N=100, P="inf"), t[::10], dps=20), max(1, R // 2)),
+    }
+    m = BAPModel(M=2000, alpha=1.5, beta=1.0, N=1000, P=2000)
+    out["simulation_instance_N=1000_P=2000_M=2000_100_times_s"] = timeit(
+        lambda: simulate_bap_instance(m, np.random.default_rng(0), t), max(1, R // 2))
+    width = max(len(k) for k in out)
+    for k, v in out.items():
+        print(f"{k:<{width}}  {v:.4g}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=2)
+    return out
+
+
+if __name__ == "__main__":
+    main()
