@@ -14,8 +14,9 @@ PowerLawSpectrum, ArraySpectrum, spectral_sums, spectral_trace
     Spectral sums, O(1) in M for power laws.
 BAPModel, bap_theory, BAPTheory, bap_train_loss_infinite_width
     Model B's parameters and its gradient-flow theory: test and train loss
-    curves at finite or infinite N and P (each <= 3M/4, >= 20M or inf; finite
-    M), label noise; the N = inf train loss by the one-point route.
+    curves at finite or infinite N and P (finite M), label noise, gradient
+    flow or gradient descent, ensembles; the N = inf train loss by the
+    one-point route.
 simulate_bap, BAPSimulation
     Finite simulation of model B: gradient flow (exact), gradient descent,
     online SGD, ensembles, label noise.

@@ -174,19 +174,19 @@ def _check_supported(model):
     if model.batch is not None:
         raise ValueError("batch: the theory covers gradient flow and full-batch gradient descent "
                          "(online SGD is not derived yet)")
-    for name in ("N", "P"):
-        v = getattr(model, name)
-        if not math.isinf(v) and 0.75 * model.M < v < 20 * model.M:
-            raise ValueError(f"{name} must be <= 3M/4 = {0.75 * model.M:g} or >= 20M (or inf) for the theory "
-                             f"(the contour inversion is not reliable at late times near the threshold "
-                             f"{name} ~ M), got {name} = {v}")
+
+
+def _near_threshold(model, name):
+    """True where the one-point kappa-contour route is unreliable: 3M/4 < n < 20M."""
+    v = getattr(model, name)
+    return not math.isinf(v) and 0.75 * model.M < v < 20 * model.M
 
 
 def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
     """Average test (and train) loss of model B at the given times.
 
-    Gradient flow, finite ``M``; ``N`` and ``P`` each ``<= 3M/4``, ``>= 20M``
-    or infinite.  ``P = inf``: one-point result (single Talbot inversion; any
+    Gradient flow or gradient descent, one model or an ensemble, finite
+    ``M``, any ``N`` and ``P`` (finite or infinite).  ``P = inf``: one-point result (single Talbot inversion; any
     precision); the train loss equals the test loss (spec).  Finite ``P``: the
     two-frequency kernels (double Talbot inversion, double precision), test and
     train loss with label noise.
@@ -227,10 +227,13 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
             vals = (u2[None, :] * (1 - eta * lam[None, :]) ** (2 * n[:, None])).sum(axis=1)
             return BAPTheory(model, t, vals, vals.copy(), 0.0, "closed form (N = P = inf, gradient descent)",
                              None, 0)
-    if not math.isinf(model.P) or (not math.isinf(model.N) and (model.ensemble > 1 or eta is not None)):
+    two_point = (not math.isinf(model.P)
+                 or (not math.isinf(model.N) and (model.ensemble > 1 or eta is not None
+                                                  or _near_threshold(model, "N"))))
+    if two_point:
         if dps is not None:
-            raise ValueError("dps: the finite-P and ensemble theory is evaluated in double precision "
-                             "only (dps=None)")
+            raise ValueError("dps: finite P, ensembles, gradient descent and 3M/4 < N < 20M are "
+                             "evaluated in double precision only (dps=None)")
         test, train = _two_point_curves(lam, u2, model.N, model.P, float(model.noise_var), t,
                                         ensemble=model.ensemble, eta=eta)
         if math.isinf(model.P):
@@ -268,6 +271,12 @@ def bap_train_loss_infinite_width(model: BAPModel, times, *, dps: int | None = N
     t = _times(times)
     lam = model.eigenvalues()
     u2 = lam * model.target() ** 2
+    if _near_threshold(model, "P"):
+        if dps is not None:
+            raise ValueError("dps: 3M/4 < P < 20M is evaluated in double precision only (dps=None)")
+        _, train = _two_point_curves(lam, u2, math.inf, model.P, float(model.noise_var), t)
+        return BAPTheory(model, t, train, train, 0.0, "double Talbot in (kappa, kappa') (train loss)",
+                         None, TALBOT_NODES)
     return _talbot_curve(lam, u2, model.P, t, model, dps, kind="train")
 
 
