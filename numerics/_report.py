@@ -828,16 +828,30 @@ def _bap_ensemble_build(cfg, sims, out):
     diff = sE.per_seed_test - sW.per_seed_test      # paired: same data sets
     d_mean, d_sem = diff.mean(axis=0), diff.std(axis=0, ddof=1) / root
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
-    for sim, color, fmt, lab in ((s1, "C0", "o-", f"one model, N = {N}"),
-                                 (sE, "C2", "s-", f"ensemble of E = {E}, N = {N} each"),
-                                 (sW, "C3", "D-", f"one model, N = {E * N} (= E N)")):
+    # theory curves (gradient flow, ensembles: derive_bap()["ensemble_loss"]); E -> inf is the
+    # cross term alone, the bias of a width-N student
+    t_dense = np.logspace(math.log10(min(s1.times[s1.times > 0])), math.log10(max(s1.times)), 60)
+    theory_curves = {}
+    models = _ens_models(cfg)
+    models["E -> inf"] = models["single"].replace(ensemble=10**9)
+    for name, color in (("single", "C0"), ("ensemble", "C2"), ("wide", "C3"), ("E -> inf", "0.4")):
+        try:
+            curve = bap_theory(models[name], t_dense).test_loss
+        except (ValueError, FloatingPointError):
+            continue
+        theory_curves[name] = [float(v) for v in curve]
+        ax.plot(t_dense, curve, "-" if name != "E -> inf" else "--", color=color, lw=1.2,
+                label=f"theory, {name}" if name != "E -> inf" else "theory, E -> inf (bias)")
+    for sim, color, fmt, lab in ((s1, "C0", "o", f"one model, N = {N}"),
+                                 (sE, "C2", "s", f"ensemble of E = {E}, N = {N} each"),
+                                 (sW, "C3", "D", f"one model, N = {E * N} (= E N)")):
         _errorbar(ax, sim.times, sim.test_loss, sim.test_loss_sem, color=color, fmt=fmt, label=lab)
     _errorbar(ax, s1.times, _positive(B), B_sem, color="0.4", fmt="x:",
               label=f"bias B of N = {N} (E -> inf, estimated)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training time t")
-    ax.set_ylabel("test loss (simulation)")
+    ax.set_ylabel("test loss (lines: theory; points: simulation)")
     ax.set_title(f"Model B: E = {E} x width {N} vs one of width {E * N} (P = {P}, M = {cfg.ens_M})")
     ax.legend(fontsize=8)
     fig_path = _savefig(fig, out / "bap_ensemble.png")
@@ -875,7 +889,8 @@ def _bap_ensemble_build(cfg, sims, out):
           f"wins** (paired difference {d_mean[k]:+.3g} ± {d_sem[k]:.2g}, {z:.1f} sem). {why}")
     data = {"E": E, "N": N, "P": P, "M": cfg.ens_M, "times": s1.times, "bias": B, "bias_sem": B_sem,
             "variance": V, "variance_sem": V_sem, "ensemble_minus_wide": d_mean,
-            "ensemble_minus_wide_sem": d_sem, **head}
+            "ensemble_minus_wide_sem": d_sem, "theory_t": [float(x) for x in t_dense],
+            "theory": theory_curves, **head}
     return SectionResult(fig_path, data, md, head, [])
 
 
