@@ -25,14 +25,17 @@ import mpmath
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ._bap_sums import BAPSpectrum
 from ._models import BAPModel
-from ._solver import MpmathBackend, NumpyBackend, solve_increasing
+from ._solver import ConvergenceError, MpmathBackend, NumpyBackend, solve_increasing
 
 __all__ = ["BAPTheory", "bap_theory", "bap_train_loss_infinite_width", "TALBOT_NODES"]
 
 #: Talbot nodes in double precision (truncation ~10^-(0.6 n), round-off ~eps e^{2n/5}).
 TALBOT_NODES = 24
-_CHUNK = 1 << 21
+#: The same for the double (two-frequency) inversion, whose round-off grows like eps e^{4n/5}:
+#: 18 nodes balance the two at ~1e-11 relative (measured against 18 digits).
+TWO_POINT_NODES = 18
 
 
 @lru_cache(maxsize=32)
@@ -49,57 +52,40 @@ def _times(times):
     return t
 
 
-def _sums_double(lam, u2, kappa):
-    """n1, n2, g1 at complex kappa (any shape), direct sums over the finite spectrum."""
-    kap = np.asarray(kappa, dtype=complex)
-    flat = kap.ravel()
-    n1 = np.empty_like(flat)
-    n2 = np.empty_like(flat)
-    g1 = np.empty_like(flat)
-    step = max(1, _CHUNK // lam.size)
-    for i in range(0, flat.size, step):
-        k = flat[i:i + step, None]
-        r = lam / (lam + k)
-        n1[i:i + step] = r.sum(axis=1)
-        n2[i:i + step] = (r * r).sum(axis=1)
-        g1[i:i + step] = (u2 / (lam + k)).sum(axis=1)
-    return n1.reshape(kap.shape), n2.reshape(kap.shape), g1.reshape(kap.shape)
+def _real(x):
+    return x.real if isinstance(x, (complex, np.complexfloating)) else x
 
 
-def _sums_mp(ctx, lam, u2, kappa):
-    n1 = ctx.fsum(l / (l + kappa) for l in lam)
-    n2 = ctx.fsum((l / (l + kappa)) ** 2 for l in lam)
-    g1 = ctx.fsum(u / (l + kappa) for l, u in zip(lam, u2))
-    return n1, n2, g1
-
-
-def _kappa0(lam, n, ctx=None):
-    """Root of n1(kappa) = n on kappa > 0 (exists iff n < M)."""
-    M = len(lam)
-    if not n < M:
+def _kappa0(spec, n):
+    """Root of n1(kappa) = n on kappa > 0 (exists iff n < M); ``spec`` a :class:`BAPSpectrum`
+    (double or mpmath, by its ``ctx``)."""
+    if not n < spec.M:
         return None
+    ctx = spec.ctx
+    # n1 > n at kappa = lambda_{n+1}/(2(n+1)) (n + 1 modes above 2/3); n1 < n at sum(lambda)/n
+    if spec.power_law:
+        lam_n1 = (int(n) + 1) ** -float(spec.alpha) if ctx is None else ctx.power(int(n) + 1, -spec.alpha)
+    else:
+        lam_n1 = sorted(spec.lam, reverse=True)[int(n)]
+    total = spec.total("l")
     if ctx is None:
-        lam_a = np.asarray(lam, dtype=float)
-        lo = math.log(np.sort(lam_a)[::-1][int(n)] / (2 * (int(n) + 1)))
-        hi = math.log(lam_a.sum() / n)
+        lo = math.log(float(lam_n1) / (2 * (int(n) + 1)))
+        hi = math.log(float(total) / n)
 
         def G(u):
-            k = np.exp(u)
-            r = lam_a / (lam_a + k)
-            n1, n2 = r.sum(), (r * r).sum()
-            return np.array([math.log(n) - math.log(n1)]), np.array([(n1 - n2) / n1])
+            n1, n2 = spec.n12(np.exp(u).astype(complex))
+            n1, n2 = n1.real, n2.real
+            return np.log(n) - np.log(n1), (n1 - n2) / n1
 
-        res = solve_increasing(lambda u: G(float(u[0])), np.array([lo]), np.array([hi]),
-                               backend=NumpyBackend(), tol=1e-14, what="n1(kappa0) = N")
+        res = solve_increasing(G, np.array([lo]), np.array([hi]), backend=NumpyBackend(), tol=1e-14,
+                               what="n1(kappa0) = N")
         return float(np.exp(res.u[0]))
-    srt = sorted(lam, reverse=True)
-    lo = ctx.log(srt[int(n)] / (2 * (int(n) + 1)))
-    hi = ctx.log(ctx.fsum(lam) / n)
+    lo = ctx.log(lam_n1 / (2 * (int(n) + 1)))
+    hi = ctx.log(total / n)
 
     def Gm(u):
-        k = ctx.exp(u)
-        n1 = ctx.fsum(l / (l + k) for l in lam)
-        n2 = ctx.fsum((l / (l + k)) ** 2 for l in lam)
+        n1, n2 = spec.n12([ctx.exp(u)])
+        n1, n2 = _real(n1[0]), _real(n2[0])
         return ctx.log(n) - ctx.log(n1), (n1 - n2) / n1
 
     res = solve_increasing(Gm, lo, hi, backend=MpmathBackend(ctx), tol=ctx.eps * 2 ** 10, what="n1(kappa0) = N")
@@ -168,12 +154,17 @@ class BAPTheory:
 def _check_supported(model):
     if not isinstance(model, BAPModel):
         raise TypeError(f"model must be a BAPModel, got {type(model).__name__}")
-    if math.isinf(model.M):
-        raise ValueError("M must be finite for the theory evaluation (power-law tails at complex "
-                         "kappa are not implemented yet), got M = inf")
     if model.batch is not None:
         raise ValueError("batch: the theory covers gradient flow and full-batch gradient descent "
-                         "(online SGD is not derived yet)")
+                         "(online SGD is simulated only)")
+
+
+def _check_dps(dps):
+    if dps is None:
+        return None
+    if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or not 5 <= dps <= 200:
+        raise ValueError(f"dps must be an integer in [5, 200] (or None for double precision), got {dps!r}")
+    return int(dps)
 
 
 def _near_threshold(model, name):
@@ -185,11 +176,14 @@ def _near_threshold(model, name):
 def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
     """Average test (and train) loss of model B at the given times.
 
-    Gradient flow or gradient descent, one model or an ensemble, finite
-    ``M``, any ``N`` and ``P`` (finite or infinite).  ``P = inf``: one-point result (single Talbot inversion; any
-    precision); the train loss equals the test loss (spec).  Finite ``P``: the
-    two-frequency kernels (double Talbot inversion, double precision), test and
-    train loss with label noise.
+    Gradient flow or gradient descent, one model or an ensemble, any ``M``,
+    ``N`` and ``P`` (finite or infinite; ``M = inf`` needs ``alpha > 1``), in
+    double precision (``dps=None``) or with ``dps`` correct digits (mpmath).
+    ``P = inf``: one-point result (single Talbot inversion in ``kappa``); the
+    train loss equals the test loss (spec).  Finite ``P``, ensembles,
+    gradient descent and ``N`` near ``M``: the two-frequency kernels (double
+    Talbot inversion in ``s``), test and train loss with label noise.  For
+    power laws every sum costs the same at any ``M`` (:class:`BAPSpectrum`).
     For the train loss at ``N = inf`` and finite ``P`` see
     :func:`bap_train_loss_infinite_width`.
 
@@ -205,99 +199,123 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
     >>> exact = [np.sum(lam * w**2 * np.exp(-2 * lam * t)) for t in (0.0, 1.0, 10.0)]
     >>> bool(np.allclose(r.test_loss, exact, rtol=1e-6))
     True
+
+    Finite ``N`` and ``P`` at 20 digits agree with double precision:
+
+    >>> m = BAPModel(M="inf", alpha=1.5, beta=1.0, N=50, P=100)
+    >>> hi = bap_theory(m, [2.0], dps=20).test_loss[0]
+    >>> bool(abs(float(hi) / bap_theory(m, [2.0]).test_loss[0] - 1) < 1e-9)
+    True
     """
     _check_supported(model)
+    dps = _check_dps(dps)
     t = _times(times)
-    lam = model.eigenvalues()
-    u2 = lam * model.target() ** 2
+    spec = BAPSpectrum(model)
     eta = None if model.eta is None else float(model.eta)
     if eta is not None:
         steps = t / eta
         if np.any(np.abs(steps - np.round(steps)) > 1e-9 * np.maximum(steps, 1)):
             raise ValueError(f"times must be multiples of eta = {eta:g} for gradient descent")
         if math.isinf(model.N) and math.isinf(model.P):
-            lmax = float(lam.max())
+            lmax = float(spec.lambda_max)
         else:
-            lmax = spectral_edge(lam, model.N, model.P)
+            lmax = spectral_edge(spec, model.N, model.P)
         if not eta * lmax < 1:
             raise ValueError(f"eta must be < 1/lambda_max(K) = {1 / lmax:.4g} for the gradient-descent "
                              f"theory (the spectral edge of the deterministic equivalent), got {eta:g}")
-        if math.isinf(model.N) and math.isinf(model.P):
+        if math.isinf(model.N) and math.isinf(model.P) and not math.isinf(model.M):
             n = np.round(t / eta)
-            vals = (u2[None, :] * (1 - eta * lam[None, :]) ** (2 * n[:, None])).sum(axis=1)
-            return BAPTheory(model, t, vals, vals.copy(), 0.0, "closed form (N = P = inf, gradient descent)",
-                             None, 0)
+            if dps is None:
+                lam, u2 = spec.lam_u()
+                vals = (u2[None, :] * (1 - eta * lam[None, :]) ** (2 * n[:, None])).sum(axis=1)
+                return BAPTheory(model, t, vals, vals.copy(), 0.0, "closed form (N = P = inf, gradient descent)",
+                                 None, 0)
+            ctx, out = _context(dps + 10), _context(dps)
+            sp = BAPSpectrum(model, ctx)
+            lam, u2 = sp.lam_u()
+            e = ctx.mpf(model.eta)
+            vals = [out.mpf(ctx.fsum(u * (1 - e * l) ** (2 * int(k)) for l, u in zip(lam, u2))) for k in n]
+            return BAPTheory(model, t, vals, list(vals), out.zero, "closed form (N = P = inf, gradient descent)",
+                             dps, 0, out)
     two_point = (not math.isinf(model.P)
                  or (not math.isinf(model.N) and (model.ensemble > 1 or eta is not None
-                                                  or _near_threshold(model, "N"))))
+                                                  or _near_threshold(model, "N")))
+                 or eta is not None)
     if two_point:
-        if dps is not None:
-            raise ValueError("dps: finite P, ensembles, gradient descent and 3M/4 < N < 20M are "
-                             "evaluated in double precision only (dps=None)")
-        test, train = _two_point_curves(lam, u2, model.N, model.P, float(model.noise_var), t,
-                                        ensemble=model.ensemble, eta=eta)
-        if math.isinf(model.P):
-            train = test.copy()
         m = min(model.N, model.P)
-        final = math.inf if (model.N == model.P and m < lam.size) else None
+        final = math.inf if (model.N == model.P and m < model.M) else None
         method = ("double Talbot in (kappa, kappa')" + (f", ensemble of {model.ensemble}" if model.ensemble > 1 else "")
                   + (f", gradient descent eta={eta:g}" if eta is not None else ""))
-        return BAPTheory(model, t, test, train, final, method, None, TALBOT_NODES)
+        if dps is None:
+            test, train = _two_point_curves(spec, model.N, model.P, float(model.noise_var), t,
+                                            ensemble=model.ensemble, eta=eta)
+            if math.isinf(model.P):
+                train = test.copy()
+            return BAPTheory(model, t, test, train, final, method, None,
+                             TWO_POINT_NODES if eta is None else TALBOT_NODES)
+        test, train, nodes, out = _two_point_curves_mp(model, t, dps)
+        if math.isinf(model.P):
+            train = list(test)
+        return BAPTheory(model, t, test, train, None if final is None else out.inf, method, dps, nodes, out)
     if math.isinf(model.N):
         if dps is None:
-            vals = (u2[None, :] * np.exp(-2 * lam[None, :] * t[:, None])).sum(axis=1)
+            vals = spec.decay(t)
             return BAPTheory(model, t, vals, vals.copy(), 0.0, "closed form (N = P = inf)", None, 0)
         ctx = _context(dps + 10)
         out = _context(dps)
-        vals = [out.mpf(ctx.fsum(ctx.mpf(u) * ctx.exp(-2 * ctx.mpf(l) * ctx.mpf(x)) for l, u in zip(lam, u2)))
-                for x in t]
+        vals = [out.mpf(v) for v in BAPSpectrum(model, ctx).decay([ctx.mpf(x) for x in t])]
         return BAPTheory(model, t, vals, list(vals), out.zero, "closed form (N = P = inf)", dps, 0, out)
-    return _talbot_curve(lam, u2, model.N, t, model, dps, kind="test")
+    return _talbot_curve(model, model.N, t, dps, kind="test")
 
 
 def bap_train_loss_infinite_width(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
     """Train loss of model B at ``N = inf`` and finite ``P`` (one-point result).
 
-    The test loss in this setting needs the two-point equivalent, which is
-    not derived yet; the result's ``test_loss`` field carries the train loss
-    only so that the object keeps one shape; read ``train_loss``.
+    The result's ``test_loss`` field carries the train loss too (so that the
+    object keeps one shape); read ``train_loss``.  The test loss at ``N = inf``
+    and finite ``P`` is :func:`bap_theory`'s (two-point route).
     """
     if not isinstance(model, BAPModel):
         raise TypeError("model must be a BAPModel")
     if not math.isinf(model.N) or math.isinf(model.P):
         raise ValueError("N must be inf and P finite for bap_train_loss_infinite_width")
-    if math.isinf(model.M):
-        raise ValueError("M must be finite for the theory evaluation, got M = inf")
+    dps = _check_dps(dps)
     t = _times(times)
-    lam = model.eigenvalues()
-    u2 = lam * model.target() ** 2
     if _near_threshold(model, "P"):
-        if dps is not None:
-            raise ValueError("dps: 3M/4 < P < 20M is evaluated in double precision only (dps=None)")
-        _, train = _two_point_curves(lam, u2, math.inf, model.P, float(model.noise_var), t)
-        return BAPTheory(model, t, train, train, 0.0, "double Talbot in (kappa, kappa') (train loss)",
-                         None, TALBOT_NODES)
-    return _talbot_curve(lam, u2, model.P, t, model, dps, kind="train")
+        if dps is None:
+            _, train = _two_point_curves(BAPSpectrum(model), math.inf, model.P, float(model.noise_var), t)
+            nodes, out = TWO_POINT_NODES, None
+        else:
+            _, train, nodes, out = _two_point_curves_mp(model, t, dps)
+        return BAPTheory(model, t, train, train, 0.0 if dps is None else out.zero,
+                         "double Talbot in (kappa, kappa') (train loss)", dps, nodes, out)
+    return _talbot_curve(model, model.P, t, dps, kind="train")
 
 
-def _talbot_curve(lam, u2, n, t, model, dps, kind):
+def _talbot_curve(model, n, t, dps, kind):
     tau = 2 * t
     if dps is None:
         nodes = TALBOT_NODES
-        k0 = _kappa0(lam, n)
-        final = 0.0 if (k0 is None or kind != "test") else float(k0 * np.sum(u2 / (lam + k0)))
+        spec = BAPSpectrum(model)
+        k0 = _kappa0(spec, n)
+        if k0 is None or kind != "test":
+            final = 0.0
+        else:
+            final = float(k0 * spec.F(np.array([k0], dtype=complex), ("u",), (1,))["u", 1][0].real)
 
         def hs(kap):
-            n1, n2, g1 = _sums_double(lam, u2, kap)
-            sk = kap * (1 - n1 / n)
+            shape = kap.shape
+            f = spec.F(kap.ravel(), ("l", "l2", "u"), (1, 2))
+            n1, n2, g1 = f["l", 1], f["l2", 2], f["u", 1]
+            sk = kap.ravel() * (1 - n1 / n)
             h = g1 * (1 - n2 / n)
             if kind == "test":
                 h = h / (1 - n1 / n)
-            return h, sk
+            return h.reshape(shape), sk.reshape(shape)
 
         vals = np.empty_like(tau)
         zero = tau == 0
-        vals[zero] = np.sum(u2)
+        vals[zero] = spec.total("u")
         tz = tau[~zero]
         r = 2 * nodes / (5 * tz)
         add = np.zeros_like(tz)
@@ -312,38 +330,41 @@ def _talbot_curve(lam, u2, n, t, model, dps, kind):
     nodes = int(math.ceil(dps / 0.6)) + 8
     ctx = _context(dps + nodes + 10)
     out = _context(dps)
-    lamm = [ctx.mpf(x) for x in lam]
-    u2m = [ctx.mpf(x) for x in u2]
-    k0 = _kappa0(lamm, n, ctx)
-    final = ctx.zero if (k0 is None or kind != "test") else k0 * ctx.fsum(u / (l + k0) for l, u in zip(lamm, u2m))
+    spec = BAPSpectrum(model, ctx)
+    k0 = _kappa0(spec, n)
+    final = ctx.zero if (k0 is None or kind != "test") else k0 * spec.F([k0], ("u",), (1,))["u", 1][0]
 
-    def hs(kap):
-        n1, n2, g1 = _sums_mp(ctx, lamm, u2m, kap)
-        sk = kap * (1 - n1 / n)
-        h = g1 * (1 - n2 / n)
-        if kind == "test":
-            h = h / (1 - n1 / n)
-        return h, sk
+    def hs(kaps):
+        f = spec.F(kaps, ("l", "l2", "u"), (1, 2))
+        res = []
+        for kap, n1, n2, g1 in zip(kaps, f["l", 1], f["l2", 2], f["u", 1]):
+            sk = kap * (1 - n1 / n)
+            h = g1 * (1 - n2 / n)
+            if kind == "test":
+                h = h / (1 - n1 / n)
+            res.append((h, sk))
+        return res
 
     vals = []
+    L0 = spec.total("u")
     for x in tau:
         x = ctx.mpf(x)
         if x == 0:
-            vals.append(out.mpf(ctx.fsum(u2m)))
+            vals.append(out.mpf(L0))
             continue
         r = 2 * ctx.mpf(nodes) / (5 * x)
         add = ctx.zero
         if k0 is not None and r < 2 * k0:
             r = k0 / 2
             add = final
-        h0, s0 = hs(r)
+        thetas = [ctx.pi * kk / nodes for kk in range(1, nodes)]
+        cots = [ctx.cot(th) for th in thetas]
+        kaps = [r] + [r * th * ctx.mpc(c, 1) for th, c in zip(thetas, cots)]
+        hsv = hs(kaps)
+        h0, s0 = hsv[0]
         acc = ctx.exp(s0 * x) * h0 / 2
-        for kk in range(1, nodes):
-            th = ctx.pi * kk / nodes
-            cot = ctx.cot(th)
-            kap = r * th * ctx.mpc(cot, 1)
+        for th, cot, (h, sk) in zip(thetas, cots, hsv[1:]):
             sig = th + (th * cot - 1) * cot
-            h, sk = hs(kap)
             acc += ctx.re(ctx.exp(sk * x) * h * ctx.mpc(1, sig))
         vals.append(out.mpf(r / nodes * acc + add))
     return BAPTheory(model, t, vals, list(vals), out.mpf(final), f"fixed Talbot in kappa ({kind} loss)",
@@ -361,26 +382,48 @@ def _ds_dkappa(n1, n2, N, P):
     return fN * fP - (n2 - n1) * (fP * iN + fN * iP)
 
 
-def _kernels(lam, u2, kap, N, P, noise, ensemble=1):
-    """n1, n2, s, s', and the kernels G_test, G_train on all pairs of kap (1-D complex)."""
-    iN = 0.0 if math.isinf(N) else 1.0 / N
-    iP = 0.0 if math.isinf(P) else 1.0 / P
-    R = 1.0 / (lam[None, :] + kap[:, None])            # (K, M)
-    LR = lam[None, :] * R
-    n1 = LR.sum(axis=1)
-    n2 = (LR * LR).sum(axis=1)
+def _cross(F1, F2, kap):
+    """``sum_k x_k R_k(a) R_k(b)`` on all pairs of nodes, by partial fractions."""
+    d = kap[None, :] - kap[:, None]
+    i = np.arange(kap.size)
+    d[i, i] = 1
+    C = (F1[:, None] - F1[None, :]) / d
+    C[i, i] = F2
+    return C
+
+
+def _kernels(spec, kap, N, P, noise, ensemble=1):
+    """n1, s, s', and the kernels G_test, G_train on all pairs of nodes ``kap``.
+
+    ``kap``: 1-D complex array (double; cross sums by :meth:`BAPSpectrum.cross`), or
+    an object array of ``mpc`` (then ``spec`` is an mpmath :class:`BAPSpectrum`,
+    ``N, P, noise`` are mpmath or inf, and the cross sums are partial fractions,
+    :func:`_cross`, whose cancellation the guard digits absorb); the kernels are
+    those of ``derive_bap()["G_test"]``, ``["G_train"]`` with
+    ``kappa kappa' S_0 = M - n1 - n1' + S_2`` (so that ``M = inf`` is allowed).
+    """
+    mp = kap.dtype == object
+    ctx = spec.ctx
+    zero = ctx.zero if mp else 0.0
+    iN = zero if math.isinf(N) else 1 / (ctx.mpf(N) if mp else N)
+    iP = zero if math.isinf(P) else 1 / (ctx.mpf(P) if mp else P)
+    if mp:
+        f = spec.F(list(kap))
+        F = {k: np.array(v, dtype=object) for k, v in f.items()}
+        n1, n2 = F["l", 1], F["l2", 2]
+        Su, Sul = _cross(F["u", 1], F["u", 2], kap), _cross(F["ul", 1], F["ul", 2], kap)
+        S1, S2 = _cross(F["l", 1], F["l", 2], kap), _cross(F["l2", 1], F["l2", 2], kap)
+        ds = _ds_dkappa_mp(n1, n2, iN, iP)
+    else:
+        n1, n2 = spec.n12(kap)
+        C = spec.cross(kap)
+        Su, Sul, S1, S2 = C["u"], C["ul"], C["l"], C["l2"]
+        ds = _ds_dkappa(n1, n2, N, P)
     s = kap * (1 - n1 * iN) * (1 - n1 * iP)
-    ds = _ds_dkappa(n1, n2, N, P)
-
-    def cross(x):
-        return (R * x[None, :]) @ R.T
-
-    Su, Sul = cross(u2), cross(u2 * lam)
-    S0, S1, S2 = cross(np.ones_like(lam)), cross(lam), cross(lam * lam)
     kk = kap[:, None] * kap[None, :]
     frac = S1 * iN / (1 - S2 * iN)
     B = kk * (Su + Sul * frac)
-    D = n1[:, None] + n1[None, :] - lam.size + kk * (S0 + S1 * frac)
+    D = S2 + kk * S1 * frac
     den = 1 - D * iP
     G_test = (B + noise * D * iP) / den
     rr = (1 - n1 * iP)[:, None] * (1 - n1 * iP)[None, :]
@@ -388,34 +431,28 @@ def _kernels(lam, u2, kap, N, P, noise, ensemble=1):
     if ensemble > 1:
         # cross term of two students (independent projections, same data): the N = inf kernel
         # at the finite-N kappa; L_E = L_1/E + (1 - 1/E) L_c (derive_bap()["ensemble_loss"])
-        w1, w2 = 1.0 / ensemble, 1.0 - 1.0 / ensemble
+        w1 = (ctx.one if mp else 1.0) / ensemble
+        w2 = 1 - w1
         denc = 1 - S2 * iP
         G_test = w1 * G_test + w2 * (kk * Su + noise * S2 * iP) / denc
         G_train = w1 * G_train + w2 * rr * (kk * Su + noise) / denc
     return n1, s, ds, G_test, G_train
 
 
-def _kernels_diag(lam, kap, N, P):
-    """n1, n2, s, s' at real kappa (array), no kernels."""
+def _ds_dkappa_mp(n1, n2, iN, iP):
+    fN, fP = 1 - n1 * iN, 1 - n1 * iP
+    return fN * fP - (n2 - n1) * (fP * iN + fN * iP)
+
+
+def _s_and_ds(spec, kap, N, P):
+    """s(kappa) and s'(kappa) (double, any 1-D complex ``kap``)."""
     iN = 0.0 if math.isinf(N) else 1.0 / N
     iP = 0.0 if math.isinf(P) else 1.0 / P
-    R = lam[None, :] / (lam[None, :] + np.asarray(kap, dtype=float)[:, None])
-    n1, n2 = R.sum(axis=1), (R * R).sum(axis=1)
-    s = kap * (1 - n1 * iN) * (1 - n1 * iP)
-    return n1, n2, s, _ds_dkappa(n1, n2, N, P), iN, iP
+    n1, n2 = spec.n12(kap)
+    return kap * (1 - n1 * iN) * (1 - n1 * iP), _ds_dkappa(n1, n2, N, P)
 
 
-def _kernels_diag_c(lam, kap, N, P):
-    """n1, n2, s, s' at complex kappa (1-D)."""
-    iN = 0.0 if math.isinf(N) else 1.0 / N
-    iP = 0.0 if math.isinf(P) else 1.0 / P
-    R = lam[None, :] / (lam[None, :] + kap[:, None])
-    n1, n2 = R.sum(axis=1), (R * R).sum(axis=1)
-    s = kap * (1 - n1 * iN) * (1 - n1 * iP)
-    return n1, n2, s, _ds_dkappa(n1, n2, N, P), iN, iP
-
-
-def _kappa_on_contours(lam, N, P, shape, nodes, k0, substeps=2, maxiter=60):
+def _kappa_on_contours(spec, N, P, shape, nodes, k0, substeps=2, maxiter=60):
     """Physical-branch kappa(s) on contours s = shape(theta) (complex array over contours),
     theta = k pi/n for k = -(n-1)..(n-1); shape(0) is real and positive.
 
@@ -424,21 +461,28 @@ def _kappa_on_contours(lam, N, P, shape, nodes, k0, substeps=2, maxiter=60):
     5% in s), which stays on the physical branch; the conjugate half by symmetry.
     """
     r0 = np.real(shape(0.0))
+    theta = np.pi * np.arange(0, nodes) / nodes
+    out = np.empty((r0.size, 2 * nodes - 1), dtype=complex)
+    centre = nodes - 1
+    if math.isinf(N) and math.isinf(P):          # s = kappa
+        for k in range(nodes):
+            z = np.asarray(shape(theta[k]), dtype=complex) * np.ones(r0.size)
+            out[:, centre + k] = z
+            out[:, centre - k] = np.conj(z)
+        return out
     lo = k0 if k0 is not None else 0.0
 
     def F(u):
         kk = lo + np.exp(u)
-        _, _, s_, ds_, _, _ = _kernels_diag(lam, kk, N, P)
+        s_, ds_ = _s_and_ds(spec, kk.astype(complex), N, P)
+        s_, ds_ = s_.real, ds_.real
         return np.log(s_) - np.log(r0), ds_ * np.exp(u) / s_
 
-    hi = np.log(4 * r0 + 2 * float(np.sum(lam)) + 1.0)
-    start = np.full(r0.size, math.log(max(lo, 1e-300)) - 80.0)
+    hi = np.log(4 * r0 + 2 * float(spec.total("l")) + 1.0)
+    start = np.full(r0.size, math.log(max(lo, 1e-300)) - 30.0)
     root = solve_increasing(F, start, hi, backend=NumpyBackend(), tol=1e-13, what="s(kappa) = s0")
     kappa = (lo + np.exp(root.u)).astype(complex)
-    out = np.empty((r0.size, 2 * nodes - 1), dtype=complex)
-    centre = nodes - 1
     out[:, centre] = kappa
-    theta = np.pi * np.arange(0, nodes) / nodes
     for k in range(1, nodes):
         th0, th1 = theta[k - 1], theta[k]
         z0, z1 = shape(th0), shape(th1)
@@ -446,10 +490,10 @@ def _kappa_on_contours(lam, N, P, shape, nodes, k0, substeps=2, maxiter=60):
         prev = z0
         for j in range(1, steps + 1):
             target = shape(th0 + (th1 - th0) * j / steps)
-            _, _, sv, dv, _, _ = _kernels_diag_c(lam, kappa, N, P)
+            _, dv = _s_and_ds(spec, kappa, N, P)
             kappa = kappa + (target - prev) / dv                     # predictor
             for _ in range(maxiter):
-                _, _, sv, dv, _, _ = _kernels_diag_c(lam, kappa, N, P)
+                sv, dv = _s_and_ds(spec, kappa, N, P)
                 step = (sv - target) / dv
                 kappa = kappa - step
                 if np.all(np.abs(step) <= 1e-12 * np.abs(kappa)):
@@ -468,18 +512,17 @@ def _talbot_shape(theta):
     return theta * (1 / np.tan(theta) + 1j) if theta > 0 else 1.0 + 0j
 
 
-def spectral_edge(lam, N, P):
+def spectral_edge(spec, N, P):
     """lambda_max(K) from the deterministic equivalent: -max of s(kappa) over kappa < -lambda_1."""
-    lam = np.asarray(lam, dtype=float)
-    l1 = float(lam.max())
-    span = 10 * l1 + 4 * float(lam.sum())
+    l1 = float(spec.lambda_max)
+    span = 10 * l1 + 4 * float(spec.total("l"))
     d = l1 * np.logspace(-12, math.log10(span / l1), 4000)
     kap = -l1 - d
-    _, _, s_, _, _, _ = _kernels_diag(lam, kap, N, P)
+    s_ = _s_and_ds(spec, kap.astype(complex), N, P)[0].real
     i = int(np.argmax(s_))
     lo_i, hi_i = max(i - 1, 0), min(i + 1, kap.size - 1)
     from scipy.optimize import minimize_scalar
-    res = minimize_scalar(lambda k: -float(_kernels_diag(lam, np.array([k]), N, P)[2][0]),
+    res = minimize_scalar(lambda k: -float(_s_and_ds(spec, np.array([k], dtype=complex), N, P)[0][0].real),
                           bounds=(kap[hi_i], kap[lo_i]), method="bounded", options={"xatol": 1e-14 * l1})
     return float(res.fun)
 
@@ -494,29 +537,36 @@ def _talbot_nodes(r, nodes):
     return r * kap, r / (2 * nodes) * (1 + 1j * sigma)
 
 
-def _two_point_curves(lam, u2, N, P, noise, t, nodes=TALBOT_NODES, ensemble=1, eta=None):
+def _two_point_curves(spec, N, P, noise, t, nodes=None, ensemble=1, eta=None):
     """Test and train loss at times t (double precision) for finite N and/or P.
 
-    The matrix products are small (2n-1 nodes by M modes): one BLAS thread is
+    ``nodes`` defaults to :data:`TWO_POINT_NODES` for gradient flow and to
+    :data:`TALBOT_NODES` for gradient descent (whose contour radius is capped at
+    0.9 in ``w`` for the first steps, where more nodes are needed and the
+    round-off growth ``e^{2 n r}`` is small).
+
+    The matrix products are small (2n-1 nodes by 2n-1): one BLAS thread is
     faster than several, and immune to thread oversubscription.
     """
+    if nodes is None:
+        nodes = TWO_POINT_NODES if eta is None else TALBOT_NODES
     with threadpool_limits(limits=1, user_api="blas"):
-        return _two_point_curves_impl(lam, u2, N, P, noise, t, nodes, ensemble, eta)
+        return _two_point_curves_impl(spec, N, P, noise, t, nodes, ensemble, eta)
 
 
-def _two_point_curves_impl(lam, u2, N, P, noise, t, nodes, ensemble, eta):
+def _two_point_curves_impl(spec, N, P, noise, t, nodes, ensemble, eta):
     t = np.asarray(t, dtype=float)
     test = np.empty_like(t)
     train = np.empty_like(t)
-    L0 = float(np.sum(u2))
+    L0 = float(spec.total("u"))
     zero = t == 0
     test[zero] = L0
     train[zero] = L0
     m = min(N, P)
-    k0 = _kappa0(lam, m) if m < lam.size else None
+    k0 = _kappa0(spec, m) if m < spec.M else None
     idx = np.flatnonzero(~zero)
     # Standard fixed-Talbot contours in s (every singularity of the two-frequency loss lies
-    # on the negative real s axis), radius r = 2n/(5t) grouped in quarter octaves; kappa(s)
+    # on the negative real s axis), radius r = 2n/(5t) grouped in half octaves; kappa(s)
     # at the complex nodes by Newton continuation along the contour from the real root.
     # gradient flow: weight e^{s t}, Talbot in s.  Gradient descent (step eta): weight
     # (1 + eta s)^n = e^{n w}, Talbot in w with s = (e^w - 1)/eta.
@@ -532,12 +582,12 @@ def _two_point_curves_impl(lam, u2, N, P, noise, t, nodes, ensemble, eta):
         shape = lambda th: radii * _talbot_shape(th)  # noqa: E731
     else:
         shape = lambda th: np.expm1(radii * _talbot_shape(th)) / eta  # noqa: E731
-    kaps = _kappa_on_contours(lam, N, P, shape, nodes, k0)
+    kaps = _kappa_on_contours(spec, N, P, shape, nodes, k0)
     for b, key in enumerate(ukeys):
         sel = idx[keys == key]
         r = 2.0 ** key
         z_nodes, c = _talbot_nodes(r, nodes)            # contour variable (s, or w for GD)
-        n1, s, ds, Gt, Gr = _kernels(lam, u2, kaps[b], N, P, noise, ensemble)
+        n1, s, ds, Gt, Gr = _kernels(spec, kaps[b], N, P, noise, ensemble)
         s_nodes = z_nodes if eta is None else np.expm1(z_nodes) / eta
         # residual of s(kappa) = s_node; s carries round-off ~ eps |kappa| from 1 - n1/N, 1 - n1/P
         if np.any(np.abs(s - s_nodes) > 1e-8 * np.abs(s_nodes) + 1e-12 * np.abs(kaps[b])):
@@ -553,3 +603,90 @@ def _two_point_curves_impl(lam, u2, N, P, noise, t, nodes, ensemble, eta):
     if not (np.all(np.isfinite(test)) and np.all(np.isfinite(train))):
         raise FloatingPointError("two-point Talbot quadrature produced a non-finite value")
     return test, train
+
+
+def _two_point_curves_mp(model, t, dps):
+    """The two-point route with ``dps`` correct digits: one Talbot contour per time
+    (``n = ceil(dps/0.6) + 8`` nodes per dimension), kappa(s) at the nodes from the
+    double-precision continuation polished by Newton steps in mpmath, kernels and
+    quadrature in ``dps + n + 10`` digits.  Returns (test, train, nodes, output context)."""
+    nodes = int(math.ceil(dps / 0.6)) + 8
+    ctx = _context(dps + nodes + 10)
+    out = _context(dps)
+    spec_d = BAPSpectrum(model)
+    spec = BAPSpectrum(model, ctx)
+    N, P = model.N, model.P
+    eta = None if model.eta is None else ctx.mpf(model.eta)
+    noise = ctx.mpf(model.noise_var)
+    iN = ctx.zero if math.isinf(N) else 1 / ctx.mpf(N)
+    iP = ctx.zero if math.isinf(P) else 1 / ctx.mpf(P)
+    m = min(N, P)
+    k0 = _kappa0(spec_d, m) if m < model.M else None
+    L0 = out.mpf(spec.total("u"))
+    test, train = [], []
+    for x in t:
+        if x == 0:
+            test.append(L0)
+            train.append(L0)
+            continue
+        xm = ctx.mpf(x)
+        n_steps = None if eta is None else int(round(x / float(model.eta)))
+        # contour variable z (s for gradient flow, w for gradient descent), radius r
+        r = 2 * ctx.mpf(nodes) / (5 * (xm if eta is None else n_steps))
+        if eta is not None:
+            r = min(r, ctx.mpf("0.9"))
+        rf = float(r)
+        if eta is None:
+            shape = lambda th, rf=rf: np.array([rf * _talbot_shape(th)])  # noqa: E731
+        else:
+            shape = lambda th, rf=rf: np.array([np.expm1(rf * _talbot_shape(th)) / float(model.eta)])  # noqa: E731
+        kap_d = _kappa_on_contours(spec_d, N, P, shape, nodes, k0)[0]
+        # nodes in mpmath: theta_k = k pi / n, k = 0..n-1 (the conjugate half by symmetry)
+        zs, cs = [], []
+        for k in range(nodes):
+            th = ctx.pi * k / nodes
+            if k == 0:
+                zs.append(ctx.mpc(r))
+                cs.append(r / (2 * nodes))
+            else:
+                cot = ctx.cot(th)
+                zs.append(r * th * ctx.mpc(cot, 1))
+                cs.append(r / (2 * nodes) * ctx.mpc(1, th + (th * cot - 1) * cot))
+        s_nodes = zs if eta is None else [ctx.expm1(z) / eta for z in zs]
+        kap = [ctx.mpc(v) for v in kap_d[nodes - 1:]]
+        kap = _polish_kappa(spec, kap, s_nodes, iN, iP)
+        full = lambda v: [ctx.conj(a) for a in v[:0:-1]] + list(v)  # noqa: E731
+        kap_all = np.array(full(kap), dtype=object)
+        z_all, c_all, s_all = full(zs), full(cs), full(s_nodes)
+        _, _, _, Gt, Gr = _kernels(spec, kap_all, N if math.isinf(N) else ctx.mpf(N),
+                                   P if math.isinf(P) else ctx.mpf(P), noise, model.ensemble)
+        if eta is None:
+            a = [c * ctx.exp(s * xm) / s for c, s in zip(c_all, s_all)]
+        else:
+            a = [c * ctx.exp(z) / (eta * s) * ctx.exp(z * n_steps) for c, z, s in zip(c_all, z_all, s_all)]
+        a = np.array(a, dtype=object)
+        test.append(out.mpf(ctx.re(a @ Gt @ a)))
+        train.append(out.mpf(ctx.re(a @ Gr @ a)))
+    return test, train, nodes, out
+
+
+def _polish_kappa(spec, kap, s_nodes, iN, iP, maxiter=30):
+    """Newton steps on s(kappa) = s_node in mpmath from double-precision starts."""
+    ctx = spec.ctx
+    tol = ctx.eps * 2 ** 8
+    for _ in range(maxiter):
+        n1, n2 = spec.n12(kap)
+        worst = ctx.zero
+        new = []
+        for k, a, b, target in zip(kap, n1, n2, s_nodes):
+            fN, fP = 1 - a * iN, 1 - a * iP
+            sv = k * fN * fP
+            dv = fN * fP - (b - a) * (fP * iN + fN * iP)
+            step = (sv - target) / dv
+            new.append(k - step)
+            worst = max(worst, abs(step) / abs(k))
+        kap = new
+        if worst <= tol:
+            return kap
+    raise ConvergenceError(f"kappa(s) Newton polish did not converge (relative step {ctx.nstr(worst, 3)})",
+                           residual=worst, tolerance=tol)
