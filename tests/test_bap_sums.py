@@ -1,0 +1,162 @@
+"""Model B's resolvent sums (O(1) in M, M = inf) and the arbitrary-precision two-point route.
+
+References are independent: direct sums over the finite spectrum (exact), the closed forms
+of N = P = inf, and two working precisions against each other.
+"""
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+from numerics import BAPModel, bap_theory, bap_train_loss_infinite_width
+from numerics._bap import _kappa0, _two_point_curves, _two_point_curves_mp
+from numerics._bap_sums import BAPSpectrum
+
+
+def direct(m, kap, q):
+    lam = m.eigenvalues()
+    u = lam * m.target() ** 2
+    xs = {"l": lam, "l2": lam**2, "u": u, "ul": u * lam}
+    return {w: np.array([np.sum(x / (lam + k) ** q) for k in kap]) for w, x in xs.items()}
+
+
+@pytest.mark.parametrize("alpha,beta,M", [(1.5, 1.0, 200000), (0.8, 0.5, 50000), (2.5, 2.0, 100000)])
+def test_sums_equal_direct_sums(alpha, beta, M):
+    m = BAPModel(M=M, alpha=alpha, beta=beta, N=10, P="inf")
+    kap = np.array([1e-4 + 3e-4j, 2e-3 - 1e-3j, 0.3 + 2j, 5.0, -1.7, -40 + 1e-3j])
+    spec = BAPSpectrum(m)
+    got = spec.F(kap)
+    for q in (1, 2):
+        want = direct(m, kap, q)
+        for w in want:
+            assert np.max(np.abs(got[w, q] / want[w] - 1)) < 1e-12, (w, q)
+    assert abs(spec.total("u") / np.sum(m.eigenvalues() * m.target() ** 2) - 1) < 1e-13
+
+
+def test_head_size_does_not_grow_with_M():
+    kap = np.array([1e-3 + 1e-3j])
+    heads = {M: BAPSpectrum(BAPModel(M=M, alpha=1.5, beta=1, N=10, P="inf"))._split(np.abs(kap[0]))
+             for M in (10**6, 10**9, 10**12, math.inf)}
+    assert len(set(heads.values())) == 1 and list(heads.values())[0] < 1000
+
+
+def test_infinite_M_is_the_limit_of_finite_M():
+    """L(t) at finite M converges to M = inf at the rate of the spectral tail.
+
+    At N = P = inf the modes k > M carry sum_{k > M} k^-(alpha beta + 1) ~ M^-3 / 3 of the
+    loss (1e-18 at M = 10^6), so the two agree to round-off.  At finite N or P the
+    resolvent sums n_1 carry the latent tail sum_{k > M} lambda_k / kappa ~ M^(1 - alpha),
+    a physical finite-M effect: the gap must shrink by ~ (10^6 / 10^8)^(alpha - 1) = 100
+    from M = 10^6 to M = 10^8 (asserted: by more than 30)."""
+    t = [1.0, 100.0, 1e4]
+    kw = dict(N="inf", P="inf")
+    a = bap_theory(BAPModel(M="inf", alpha=2.0, beta=1.0, **kw), t)
+    b = bap_theory(BAPModel(M=10**6, alpha=2.0, beta=1.0, **kw), t)
+    assert np.allclose(a.test_loss, b.test_loss, rtol=1e-12)
+    for kw in (dict(N=100, P="inf"), dict(N=80, P=200, noise_var=1e-3)):
+        inf = bap_theory(BAPModel(M="inf", alpha=2.0, beta=1.0, **kw), t)
+        gaps = []
+        for M in (10**6, 10**8):
+            fin = bap_theory(BAPModel(M=M, alpha=2.0, beta=1.0, **kw), t)
+            gaps.append(max(np.max(np.abs(np.asarray(fin.test_loss) / inf.test_loss - 1)),
+                            np.max(np.abs(np.asarray(fin.train_loss) / inf.train_loss - 1))))
+        assert gaps[0] < 1e-3
+        assert gaps[1] < gaps[0] / 30
+
+
+def test_cross_sums_at_clustered_and_spread_nodes():
+    """C[a, b] = sum x R_a R_b against the direct O(M^1 n^2) products, for nodes spread over
+    a contour and for nodes clustered round kappa0 (late times: partial fractions would lose
+    log10(kappa0/|kappa_a - kappa_b|) digits)."""
+    m = BAPModel(M=3000, alpha=1.5, beta=1.0, N=100, P="inf")
+    lam = m.eigenvalues()
+    u = lam * m.target() ** 2
+    spec = BAPSpectrum(m)
+    k0 = _kappa0(spec, 100)
+    th = np.linspace(-2.5, 2.5, 9)
+    for kap in (k0 * (1 + 1e-9 * np.exp(1j * th)), 0.05 * np.exp(1j * th) + 0.06, np.exp(1j * th) * 3):
+        got = spec.cross(kap)
+        R = 1 / (lam[None, :] + kap[:, None])
+        for w, x in (("u", u), ("ul", u * lam), ("l", lam), ("l2", lam**2)):
+            want = (R * x) @ R.T
+            assert np.max(np.abs(got[w] - want)) < 1e-13 * np.max(np.abs(want)), w
+
+
+def test_mpmath_sums_to_30_digits():
+    ctx = mpmath.MPContext()
+    ctx.dps = 40
+    m = BAPModel(M=5000, alpha="1.5", beta=1, N=10, P="inf")
+    spec = BAPSpectrum(m, ctx)
+    kap = [ctx.mpc("0.002", "0.001"), ctx.mpf("0.7")]
+    got = spec.F(kap)
+    a = ctx.mpf("1.5")
+    lam = [ctx.power(k, -a) for k in range(1, 5001)]
+    u = [ctx.power(k, -(a + 1)) for k in range(1, 5001)]
+    for i, k in enumerate(kap):
+        assert abs(got["u", 2][i] / ctx.fsum(x / (l + k) ** 2 for x, l in zip(u, lam)) - 1) < ctx.mpf(10) ** -35
+        assert abs(got["l", 1][i] / ctx.fsum(l / (l + k) for l in lam) - 1) < ctx.mpf(10) ** -35
+
+
+# -- the two-point route in mpmath ---------------------------------------------------
+@pytest.mark.parametrize("kw", [dict(N=60, P=120, noise_var=0.01),
+                                pytest.param(dict(N=150, P=60), marks=pytest.mark.slow),
+                                pytest.param(dict(N=40, P=90, ensemble=3), marks=pytest.mark.slow)])
+def test_two_point_route_two_precisions(kw):
+    """Finite N and P (and ensembles) at M = inf: 16 and 24 digits agree to 1e-15; double to 1e-9."""
+    m = BAPModel(M="inf", alpha=1.5, beta=1.0, **kw)
+    t = [0.7, 50.0]
+    a = bap_theory(m, t, dps=16)
+    b = bap_theory(m, t, dps=24)
+    d = bap_theory(m, t)
+    for which in ("test_loss", "train_loss"):
+        for x, y, z in zip(getattr(a, which), getattr(b, which), getattr(d, which)):
+            assert abs(mpmath.mpf(x) / mpmath.mpf(y) - 1) < 1e-15
+            assert abs(z / float(y) - 1) < 1e-9
+    assert a.dps == 16 and b.nodes > a.nodes
+
+
+def _gd_closed_form_check(n, dps):
+    """N = P = inf through the w-Talbot route in mpmath: sum_k u_k (1 - eta lambda_k)^{2n}."""
+    m = BAPModel(M=300, alpha=1.5, beta=1.0, N="inf", P="inf", eta=0.5)
+    test, _, _, out = _two_point_curves_mp(m, [0.5 * k for k in n], dps)
+    ctx = mpmath.MPContext()
+    ctx.dps = dps + 20
+    a = ctx.mpf("1.5")
+    lam = [ctx.power(k, -a) for k in range(1, 301)]
+    u = [ctx.power(k, -(a + 1)) for k in range(1, 301)]
+    exact = [ctx.fsum(x * (1 - l / 2) ** (2 * k) for x, l in zip(u, lam)) for k in n]
+    for v, e in zip(test, exact):
+        assert abs(v / e - 1) < ctx.mpf(10) ** -(dps - 2)
+    # and the closed-form path of bap_theory itself
+    closed = bap_theory(m, [0.5 * k for k in n], dps=dps).test_loss
+    for v, e in zip(closed, exact):
+        assert abs(v / e - 1) < ctx.mpf(10) ** -(dps - 1)
+
+
+def test_mpmath_gradient_descent_equals_the_closed_form():
+    _gd_closed_form_check([10, 40, 2000], 20)
+
+
+@pytest.mark.slow
+def test_mpmath_gradient_descent_after_one_and_three_steps():
+    """The capped w-contour (few steps) needs more nodes: see numerics._bap._mp_nodes."""
+    _gd_closed_form_check([1, 3], 20)
+
+
+def test_mpmath_train_loss_at_infinite_width_near_threshold():
+    """P near M (two-point route): 20 digits agree with double to 1e-9."""
+    m = BAPModel(M=200, alpha=1.5, beta=1.0, N="inf", P=180)
+    hi = bap_train_loss_infinite_width(m, [3.0, 300.0], dps=20).train_loss
+    lo = bap_train_loss_infinite_width(m, [3.0, 300.0]).train_loss
+    for x, y in zip(hi, lo):
+        assert abs(y / float(x) - 1) < 1e-9
+
+
+def test_double_two_point_against_mpmath_over_a_long_time_range():
+    """Double-precision accuracy of the double Talbot inversion: < 1e-9 relative, t = 0.1..1e6."""
+    m = BAPModel(M="inf", alpha=2.5, beta=0.7, N=200, P=100)
+    t = np.geomspace(0.1, 1e6, 6)
+    ref = np.array([float(v) for v in bap_theory(m, t, dps=16).test_loss])
+    got, _ = _two_point_curves(BAPSpectrum(m), 200, 100, 0.0, t)
+    assert np.max(np.abs(got / ref - 1)) < 1e-9
