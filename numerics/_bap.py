@@ -14,6 +14,16 @@ arguments is needed.  The pole at ``n1(kappa_0) = N`` (``s = 0``) carries the
 ``t -> inf`` loss ``kappa_0 g1(kappa_0)``: when the optimal Talbot radius would
 come close to it, the contour is moved to the fixed radius ``kappa_0/2`` (where ``Re s < 0`` on the
 whole contour) and the residue added exactly.
+
+Finite ``N`` and ``P`` together (and gradient descent, ensembles, the train loss
+with label noise) go through the two-point route: ``kappa(s)`` on a Talbot
+contour in ``s`` (in ``w``, ``1 + eta s = e^w``, for gradient descent) by
+continuation, the derived two-frequency kernels, and a double Talbot sum.  Every
+spectral sum is a :class:`~numerics._bap_sums.BAPSpectrum` sum: a head of the
+spectrum summed directly plus a Hurwitz-zeta series for the power-law tail, so
+the cost does not grow with ``M`` and ``M = inf`` is allowed.  With ``dps`` the
+same routes run in mpmath (Newton-polished ``kappa``, nodes and working precision
+chosen for ``dps`` digits).
 """
 from __future__ import annotations
 

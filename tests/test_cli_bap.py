@@ -204,3 +204,20 @@ def test_loss_with_ensemble(capsys):
     ens = json.loads(capsys.readouterr().out)
     assert ens["ensemble"] == 4
     assert all(e < o for e, o in zip(ens["test_loss"], one["test_loss"]))
+
+
+def test_loss_infinite_M_any_precision(capsys):
+    """`--M inf` with finite N and P, in double and with --precision (the mpmath two-point
+    route): the two agree to the double route's accuracy, and M = 10^8 is within the
+    latent tail ~ M^(1 - alpha) = 10^-4 of M = inf."""
+    args = ["bap", "loss", "--alpha", "2", "--beta", "1", "--N", "40", "--P", "80", "--t", "3",
+            "--noise-var", "0.01", "--json"]
+    hi = run_json(capsys, *args, "--M", "inf", "--precision", "18")
+    lo = run_json(capsys, *args, "--M", "inf")
+    fin = run_json(capsys, *args, "--M", "100000000")
+    assert hi["M"] == "inf" and hi["dps"] == 18
+    for key in ("test_loss", "train_loss"):
+        assert isinstance(hi[key][0], str)
+        assert float(hi[key][0]) == pytest.approx(lo[key][0], rel=1e-9)
+        assert fin[key][0] == pytest.approx(lo[key][0], rel=1e-4)
+        assert fin[key][0] != pytest.approx(lo[key][0], rel=1e-12)   # finite M is not M = inf
