@@ -10,11 +10,20 @@ mrs_theory_grid, MRSTheoryGrid
     Vectorised double precision over broadcast grids of N, T, gamma.
 simulate_mrs, MRSSimulation
     Finite simulation of model A (linear, relu, erf, tanh), seeds and SEMs.
+mrs_nonlinear_theory, MRSNonlinearTheory
+    Model A with a nonlinear activation: Gaussian-equivalent features with the
+    exact kernel, deterministic equivalent in T, average over sampled U.
+feature_spectrum, FeatureSpectrum, feature_spectrum_exponents, FeatureExponents
+    Spectrum of the feature covariance E_x[phi phi^T] (exact kernels or Monte
+    Carlo) and its latent / extended power-law fits over draws of U.
+predicted_feature_spectrum, PredictedFeatureSpectrum, hermite_coefficients,
+product_spectrum_exponent, compare_spectra, fit_power_law, PowerLawFit
+    The Hermite / tensor-power prediction of the extended spectrum, and fits.
 PowerLawSpectrum, ArraySpectrum, spectral_sums, spectral_trace
     Spectral sums, O(1) in M for power laws.
 BAPModel, bap_theory, BAPTheory, bap_train_loss_infinite_width
     Model B's parameters and its gradient-flow theory: test and train loss
-    curves at finite or infinite N and P (finite M), label noise, gradient
+    curves at finite or infinite N, P and M (any precision), label noise, gradient
     flow or gradient descent, ensembles; the N = inf train loss by the
     one-point route.
 simulate_bap, BAPSimulation
@@ -28,6 +37,10 @@ from ._bap import BAPTheory, bap_theory, bap_train_loss_infinite_width
 from ._models import ACTIVATIONS, BAPModel, MRSModel
 from ._mrs import MRSTheory, MRSTheoryGrid, mrs_theory, mrs_theory_grid
 from ._simulate import MRSSimulation, simulate_mrs
+from ._features import (FeatureExponents, FeatureSpectrum, PowerLawFit, PredictedFeatureSpectrum,
+                        compare_spectra, feature_spectrum, feature_spectrum_exponents, fit_power_law,
+                        hermite_coefficients, predicted_feature_spectrum, product_spectrum_exponent)
+from ._mrs_nonlinear import MRSNonlinearTheory, mrs_nonlinear_theory
 from ._solver import ConvergenceError
 from ._spectral import ArraySpectrum, PowerLawSpectrum, spectral_sums, spectral_trace
 
@@ -35,6 +48,10 @@ __all__ = [
     "ACTIVATIONS", "MRSModel", "BAPModel",
     "MRSTheory", "MRSTheoryGrid", "mrs_theory", "mrs_theory_grid",
     "MRSSimulation", "simulate_mrs",
+    "MRSNonlinearTheory", "mrs_nonlinear_theory",
+    "feature_spectrum", "FeatureSpectrum", "feature_spectrum_exponents", "FeatureExponents",
+    "predicted_feature_spectrum", "PredictedFeatureSpectrum", "hermite_coefficients",
+    "product_spectrum_exponent", "compare_spectra", "fit_power_law", "PowerLawFit",
     "PowerLawSpectrum", "ArraySpectrum", "spectral_sums", "spectral_trace",
     "BAPTheory", "bap_theory", "bap_train_loss_infinite_width", "BAPSimulation", "simulate_bap",
     "ConvergenceError",

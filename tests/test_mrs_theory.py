@@ -20,7 +20,10 @@ def test_public_surface():
                 "mrs_theory_grid", "ConvergenceError", "MRSSimulation", "simulate_mrs",
                 "PowerLawSpectrum", "ArraySpectrum", "spectral_sums", "spectral_trace",
                 "BAPTheory", "bap_theory", "bap_train_loss_infinite_width",
-                "BAPSimulation", "simulate_bap"}
+                "BAPSimulation", "simulate_bap", "MRSNonlinearTheory", "mrs_nonlinear_theory",
+                "feature_spectrum", "FeatureSpectrum", "feature_spectrum_exponents", "FeatureExponents",
+                "predicted_feature_spectrum", "PredictedFeatureSpectrum", "hermite_coefficients",
+                "product_spectrum_exponent", "compare_spectra", "fit_power_law", "PowerLawFit"}
     assert set(numerics.__all__) == expected
     for name in expected:
         assert hasattr(numerics, name)

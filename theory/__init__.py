@@ -15,6 +15,10 @@ derive_mrs, MRS_SYMBOLS
 derive_bap, BAP_SYMBOLS
     Model B (Bordelon, Atanasov & Pehlevan), one-point results: the loss
     curve at P = inf, N = P = inf, t = inf, the N = inf train loss, exponents.
+derive_feature_extension, FEATURE_SYMBOLS
+    Nonlinear features: Hermite coefficients of relu / erf, Mehler's expansion
+    of the feature kernel, and the spectrum of the Hadamard (tensor) powers of
+    the latent power law that extends it past M.
 write_derivations, derivation_documents
     Regenerate ``derivations/`` and ``numerics/_generated_mrs.py``.
 generated_mrs_source
@@ -23,6 +27,7 @@ generated_mrs_source
 from ._bap import BAP_SYMBOLS, derive_bap
 from ._codegen import generated_mrs_source
 from ._derivation import Derivation, Step
+from ._features import FEATURE_SYMBOLS, derive_feature_extension
 from ._document import derivation_documents, write_derivations
 from ._freeprob import marchenko_pastur, wishart_renormalisation
 from ._mrs import MRS_SYMBOLS, derive_mrs
@@ -36,6 +41,8 @@ __all__ = [
     "MRS_SYMBOLS",
     "derive_bap",
     "BAP_SYMBOLS",
+    "derive_feature_extension",
+    "FEATURE_SYMBOLS",
     "write_derivations",
     "derivation_documents",
     "generated_mrs_source",

@@ -11,6 +11,7 @@ from pathlib import Path
 from ._codegen import generated_mrs_source
 from ._freeprob import marchenko_pastur, wishart_renormalisation
 from ._bap import derive_bap
+from ._features import derive_feature_extension
 from ._mrs import derive_mrs
 
 __all__ = ["write_derivations", "derivation_documents"]
@@ -47,9 +48,55 @@ def _model_b_document() -> str:
         "# Model B: a dynamical model of neural scaling laws (gradient flow)\n",
         "Bordelon, Atanasov & Pehlevan, arXiv:2402.01092; conventions of `shared/spec/models.md` "
         "(model B's exponent: $\\lambda_k=k^{-\\alpha}$, $\\alpha_B=1+\\alpha_A$). The renormalisation "
-        "lemma is derived in `model_a.md`. This document holds the one-point results; the finite-$P$ "
-        "test loss (two-point equivalent) is still to be derived.\n",
+        "lemma is derived in `model_a.md`. This document holds the one-point results, the two-point "
+        "(two-frequency) kernels of finite $N$ and $P$ (test and train loss, label noise) and the "
+        "compute-optimal allocation; `numerics/_bap.py` inverts them on Talbot contours.\n",
         d.markdown(),
+    ]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+_GAUSSIAN_EQUIVALENT = r"""## The test loss with nonlinear features (numerics/_mrs_nonlinear.py)
+
+The loss of ridge regression on nonlinear features is evaluated by a
+Gaussian-equivalent theory, with its approximations stated:
+
+1. *Exact moments given $U$.* $K=\mathbb{E}_x[\phi\phi^\top]$ (the kernels above:
+   arc-cosine for ReLU, arcsine for erf, quadrature for tanh),
+   $k=\mathbb{E}_x[\phi\,y]=D\,U\Lambda w$ with $D=\mathrm{diag}(\mathbb{E}[\sigma'(h_i)])$
+   (Stein's lemma), $\mathbb{E}[y^2]=w^\top\Lambda w$.
+2. *Gaussian equivalence (approximation G).* $\phi$ is replaced by a Gaussian
+   vector with second moment $K$, and $y=\theta_*\cdot\phi+e$ with
+   $\theta_*=K^+k$ and independent noise of variance
+   $\sigma_\mathrm{eff}^2=\mathbb{E}[y^2]-k^\top K^+k$ (exact for linear features).
+3. *Deterministic equivalent in $T$ (approximation D, leading order in $1/T$).*
+   With the eigenvalues $d_i$ of $K$ and the teacher powers $t_i$, the model-A
+   equations derived in `model_a.md` with $n=T$:
+   $\kappa\,(T-\mathrm{df}_1(\kappa))=\gamma$,
+   $E_g=\big[\kappa^2\sum_i t_i/(d_i+\kappa)^2+\sigma^2\,\mathrm{df}_2/T\big]/(1-\mathrm{df}_2/T)$,
+   $\langle L\rangle=\tfrac12(E_g+\sigma_\mathrm{eff}^2)$,
+   $L_\mathrm{train}=\tfrac12(\gamma/(T\kappa))^2(E_g+\sigma^2)$, $\sigma^2=\sigma_\mathrm{eff}^2+\sigma_\varepsilon^2$.
+4. *Teacher average,* exact (the losses are linear in $t_i$ and $\sigma_\mathrm{eff}^2$).
+5. *Average over $U$ by sampling (approximation S)*: the mean over independent
+   draws of $U$, with its standard error.
+
+For linear features steps 1-4 are exact and the result equals model A's
+deterministic equivalent (checked in `tests/test_mrs_nonlinear.py`).
+"""
+
+
+def _features_document() -> str:
+    d = derive_feature_extension()
+    parts = [
+        HEADER,
+        "# Nonlinear features: how they extend the latent power law\n",
+        "Model A with `activation` (`shared/spec/models.md`): $\\phi(x)=\\sigma(Ux)$. The feature "
+        "covariance is a function of $\\Sigma=U\\Lambda U^\\top$; its Hermite (Mehler) expansion "
+        "adds Hadamard powers of $\\Sigma$, whose spectra are tensor powers of the latent power law, "
+        "and these fill the spectrum past the latent rank $M$. `numerics/_features.py` evaluates the "
+        "prediction and measures the spectra.\n",
+        d.markdown(),
+        _GAUSSIAN_EQUIVALENT,
     ]
     return "\n".join(parts).rstrip() + "\n"
 
@@ -59,6 +106,7 @@ def derivation_documents() -> dict:
     return {
         "derivations/model_a.md": _model_a_document(),
         "derivations/model_b.md": _model_b_document(),
+        "derivations/features.md": _features_document(),
         "numerics/_generated_mrs.py": generated_mrs_source(),
     }
 
