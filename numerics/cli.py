@@ -4,6 +4,7 @@ Commands
 --------
 ``scaling-theory mrs loss``       model A theory at a point or on an outer grid
 ``scaling-theory mrs simulate``   model A finite simulation (mean and sem over seeds)
+``scaling-theory mrs spectrum``   eigenvalues of the feature covariance, power-law fits
 ``scaling-theory mrs equations``  the derived equations (pretty text or LaTeX)
 ``scaling-theory bap loss``       model B theory: loss curves L(t) (gradient flow)
 ``scaling-theory bap simulate``   model B finite simulation (flow, GD, online SGD, ensembles)
@@ -184,9 +185,60 @@ def _model_from_args(args, *, exact, activation="linear"):
     return model, Ns, Ts, gammas
 
 
+_NONLINEAR_KEYS = ("test_loss", "train_loss", "kappa", "kappa1", "df2", "test_loss_sem", "train_loss_sem")
+
+
+def _cmd_loss_nonlinear(args, digits):
+    """``mrs loss --activation relu|erf|tanh``: the Gaussian-equivalent theory
+    (:func:`numerics.mrs_nonlinear_theory`), with model A's JSON keys (``kappa`` and
+    ``df2`` are means over the draws of U, in eigenvalue units of the feature kernel;
+    ``kappa1`` has no analogue there and is null) plus the U-sampling errors."""
+    import numpy as np
+
+    from ._mrs_nonlinear import mrs_nonlinear_theory
+
+    if digits is not None:
+        raise _UsageError(f"precision: the theory of nonlinear features (activation {args.activation}) "
+                          "runs in double precision only; drop --precision")
+    u_draws = _int("u_draws", args.u_draws, low=2)
+    seed = _int("seed", args.seed, low=0)
+    model, Ns, Ts, gammas = _model_from_args(args, exact=False, activation=args.activation)
+    points = []
+    for N, T in itertools.product(Ns, Ts):
+        r = mrs_nonlinear_theory(model.replace(N=N, T=T), u_draws=u_draws, seed=seed, gammas=gammas)
+        for j, g in enumerate(r.gammas):
+            points.append({"N": N, "T": T, "gamma": float(g),
+                           "test_loss": float(r.test_loss[j]), "train_loss": float(r.train_loss[j]),
+                           "kappa": float(r.kappa[:, j].mean()), "kappa1": None,
+                           "df2": float(r.df2[:, j].mean()),
+                           "test_loss_sem": float(r.test_loss_sem[j]),
+                           "train_loss_sem": float(r.train_loss_sem[j]),
+                           "residual": float(np.max(np.abs(r.residual[:, j]), initial=0.0)),
+                           "regime": r.regime[j]})
+    method = f"gaussian-equivalent ({r.method})"
+    base = {k: v for k, v in model.to_dict().items() if k not in ("N", "T", "gamma")}
+    extra = {"method": method, "dps": None, "u_draws": u_draws, "seed": seed,
+             "population_test_loss": float(r.population_test_loss) if len(points) == len(gammas) else None}
+    if args.json:
+        if len(points) == 1:
+            _dump({**base, "N": Ns[0], "T": Ts[0], "gamma": points[0]["gamma"],
+                   **{k: v for k, v in points[0].items() if k not in ("N", "T", "gamma")},
+                   "converged": True, **extra})
+        else:
+            _dump({**base, **extra, "points": points})
+        return 0
+    print(f"model A theory with {model.activation} features (Gaussian-equivalent features with the exact "
+          f"kernel, deterministic equivalent in T; see --json 'method')")
+    print(f"  M = {model.M}, alpha = {args.alpha}, noise_var = {args.noise_var}; {u_draws} draws of U "
+          f"from seed {seed}: {len(points)} point(s)")
+    print(_table(points, ["N", "T", "gamma", "test_loss", "test_loss_sem", "train_loss", "kappa"]))
+    return 0
+
+
 def _cmd_loss(args):
     import numpy as np
 
+    from ._models import ACTIVATIONS
     from ._mrs import mrs_theory, mrs_theory_grid
 
     digits = None
@@ -194,6 +246,10 @@ def _cmd_loss(args):
         digits = _int("precision", args.precision)
         if digits > 10000:
             raise _UsageError(f"precision must be <= 10000, got {digits}")
+    if args.activation not in ACTIVATIONS:
+        raise _UsageError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {args.activation!r}")
+    if args.activation != "linear":
+        return _cmd_loss_nonlinear(args, digits)
     model, Ns, Ts, gammas = _model_from_args(args, exact=digits is not None)
     single = len(Ns) == len(Ts) == len(gammas) == 1
     if single:
@@ -233,6 +289,36 @@ def _cmd_loss(args):
         print(f"model A theory ({method}{'' if digits is None else f', {digits} digits'}; "
               f"M = {model.M}, alpha = {args.alpha}, noise_var = {args.noise_var}): {len(points)} points")
         print(_table(points, ["N", "T", "gamma", "test_loss", "train_loss", "kappa"]))
+    return 0
+
+
+def _cmd_spectrum(args):
+    """``mrs spectrum``: eigenvalues of the feature covariance and their power-law fits."""
+    from ._features import feature_spectrum, feature_spectrum_exponents
+    from ._models import ACTIVATIONS, MRSModel
+
+    if args.activation not in ACTIVATIONS:
+        raise _UsageError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {args.activation!r}")
+    M, N = _int("M", args.M), _int("N", args.N)
+    seeds = _int("seeds", args.seeds, low=1)
+    seed = _int("seed", args.seed, low=0)
+    params = {name: _number(_real(name, getattr(args, dest)))
+              for _, dest, name, _, _ in _MODEL_FLAGS if name != "noise_var"}
+    model = MRSModel(M=M, N=N, T=1, activation=args.activation, **params)
+    spec = feature_spectrum(model, seed=seed)
+    d = spec.to_dict()
+    if seeds >= 2:
+        e = feature_spectrum_exponents(model, seeds=seeds, seed=seed)
+        d["over_draws"] = e.to_dict()
+    if args.json:
+        _dump(d)
+        return 0
+    print(spec)
+    if seeds >= 2:
+        print(e)
+    ev = spec.eigenvalues
+    idx = sorted({k for k in (1, 2, 5, 10, 20, 50, M // 2, M, M + 1, 2 * M, N // 2, N) if 1 <= k <= N})
+    print(_table([{"k": k, "eigenvalue": float(ev[k - 1])} for k in idx], ["k", "eigenvalue"]))
     return 0
 
 
@@ -603,6 +689,13 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Average test/train loss from the derived equations. Comma-separated "
                                        "--N/--T/--gamma evaluate every combination.")
     _add_model_flags(loss)
+    loss.add_argument("--activation", default="linear",
+                      help="linear, relu, erf or tanh [linear]; nonlinear: Gaussian-equivalent theory "
+                           "averaged over sampled U (double precision)")
+    loss.add_argument("--u-draws", dest="u_draws", default="16", metavar="K",
+                      help="draws of U for a nonlinear activation, >= 2 [16]")
+    loss.add_argument("--seed", default="0", metavar="S",
+                      help="root seed of the draws of U (nonlinear activation; the U of simulate's seeds) [0]")
     loss.add_argument("--precision", metavar="D", help="digits (mpmath); default double precision")
     loss.add_argument("--json", action="store_true", help="print JSON")
     loss.set_defaults(func=_cmd_loss)
@@ -617,6 +710,22 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--json", action="store_true", help="print JSON")
     sim.add_argument("--no-progress", action="store_true", help="no progress bar (stderr)")
     sim.set_defaults(func=_cmd_simulate)
+
+    spc = msub.add_parser("spectrum", help="spectrum of the feature covariance and its power-law fits",
+                          description="Eigenvalues of K = E_x[phi phi^T] for one draw of U (exact Gaussian "
+                                      "kernels), with fitted exponents of the latent part and of the part "
+                                      "past M that nonlinear features add; --seeds K >= 2 adds the fits' "
+                                      "mean and standard error over K draws.")
+    spc.add_argument("--M", required=True, help="latent dimension, integer >= 1")
+    spc.add_argument("--alpha", default="1", help=_MODEL_FLAGS[0][4] + " [1]")
+    spc.add_argument("--N", required=True, help="number of features, integer >= 1")
+    spc.add_argument("--activation", default="linear", help="linear, relu, erf or tanh [linear]")
+    for flag, dest, name, default, help_ in _MODEL_FLAGS[2:]:
+        spc.add_argument(flag, dest=dest, default=default, help=help_)
+    spc.add_argument("--seeds", default="1", metavar="K", help="draws of U for the fits' error bars [1]")
+    spc.add_argument("--seed", default="0", metavar="S", help="seed of U, >= 0 [0]")
+    spc.add_argument("--json", action="store_true", help="print JSON (eigenvalues, fits)")
+    spc.set_defaults(func=_cmd_spectrum)
 
     eq = msub.add_parser("equations", help="the derived equations",
                          description="The derived self-consistent equation, test and train loss.")

@@ -173,3 +173,62 @@ def test_installed_script_bad_input():
     assert r.returncode == 2
     assert r.stderr.strip() == "scaling-theory: error: alpha must be > 0, got -1"
     assert r.stdout == ""
+
+
+# -- nonlinear features (issue 4) ----------------------------------------------------
+def test_loss_with_activation_uses_the_nonlinear_theory(capsys):
+    """`mrs loss --activation relu`: model A's JSON keys, the numbers of mrs_nonlinear_theory
+    (an independent route: its linear case is model A), and sampling errors of the U average."""
+    from numerics import mrs_nonlinear_theory
+
+    args = ["mrs", "loss", "--M", "200", "--alpha", "1", "--N", "300", "--T", "600", "--gamma", "0.001",
+            "--activation", "relu", "--u-draws", "3", "--seed", "5"]
+    d = run_json(capsys, *args)
+    for key in ("test_loss", "train_loss", "kappa", "kappa1", "df2", "regime", "method", "N", "T", "gamma"):
+        assert key in d
+    assert d["activation"] == "relu" and d["u_draws"] == 3 and d["kappa1"] is None
+    ref = mrs_nonlinear_theory(MRSModel(M=200, alpha=1, N=300, T=600, gamma=0.001, activation="relu"),
+                               u_draws=3, seed=5)
+    assert d["test_loss"] == pytest.approx(float(ref.test_loss[0]), rel=1e-12)
+    assert 0 < d["test_loss_sem"] < 0.1 * d["test_loss"]
+    # linear features through the same flag are model A's theory (not the sampled route)
+    lin = run_json(capsys, "mrs", "loss", "--M", "200", "--alpha", "1", "--N", "300", "--T", "600",
+                   "--gamma", "0.001", "--activation", "linear")
+    assert lin["test_loss"] == pytest.approx(
+        mrs_theory(MRSModel(M=200, alpha=1, N=300, T=600, gamma=0.001)).test_loss, rel=1e-14)
+    # a grid: every (N, T, gamma) on the same draws
+    g = run_json(capsys, "mrs", "loss", "--M", "100", "--alpha", "1", "--N", "50,150", "--T", "300",
+                 "--gamma", "0,0.01", "--activation", "erf", "--u-draws", "2")
+    assert [(p["N"], p["gamma"]) for p in g["points"]] == [(50, 0.0), (50, 0.01), (150, 0.0), (150, 0.01)]
+
+
+@pytest.mark.parametrize("extra, name", [(["--precision", "30"], "precision"),
+                                         (["--u-draws", "1"], "u_draws"),
+                                         (["--activation", "sigmoid"], "activation")])
+def test_loss_nonlinear_bad_input(capsys, extra, name):
+    args = ["mrs", "loss", "--M", "100", "--alpha", "1", "--N", "50", "--T", "100"]
+    if "--activation" not in extra:
+        args += ["--activation", "relu"]
+    assert main(args + extra) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("scaling-theory: error: ") and name in err[0]
+
+
+def test_spectrum_json(capsys):
+    """`mrs spectrum`: relu continues past M (full rank N), linear stops at rank M; the latent
+    exponent is the data's 1 + alpha to within the finite-N distortion of the fit."""
+    d = run_json(capsys, "mrs", "spectrum", "--activation", "relu", "--M", "60", "--N", "240", "--seeds", "2")
+    assert len(d["eigenvalues"]) == 240 and d["extent"] == 240
+    assert d["extended_fit"]["exponent"] > 0 and d["over_draws"]["seeds"] == 2
+    lin = run_json(capsys, "mrs", "spectrum", "--M", "60", "--N", "240", "--alpha", "1")
+    assert lin["extent"] == 60 and lin["extended_fit"] is None
+    assert abs(lin["latent_fit"]["exponent"] - 2.0) < 0.2
+    assert main(["mrs", "spectrum", "--M", "60", "--N", "240"]) == 0
+    assert "latent fit" in capsys.readouterr().out
+
+
+def test_spectrum_bad_input(capsys):
+    assert main(["mrs", "spectrum", "--M", "0", "--N", "10"]) == 2
+    assert "M" in capsys.readouterr().err
+    assert main(["mrs", "spectrum", "--M", "10", "--N", "10", "--alpha", "-1"]) == 2
+    assert "alpha" in capsys.readouterr().err
