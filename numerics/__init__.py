@@ -24,7 +24,7 @@ PowerLawSpectrum, ArraySpectrum, spectral_sums, spectral_trace
 BAPModel, bap_theory, BAPTheory, bap_train_loss_infinite_width
     Model B's parameters and its gradient-flow theory: test and train loss
     curves at finite or infinite N, P and M (any precision), label noise, gradient
-    flow or gradient descent, ensembles; the N = inf train loss by the
+    flow or gradient descent, ensembles, online SGD (P = inf); the N = inf train loss by the
     one-point route.
 simulate_bap, BAPSimulation
     Finite simulation of model B: gradient flow (exact), gradient descent,

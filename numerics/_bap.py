@@ -164,9 +164,9 @@ class BAPTheory:
 def _check_supported(model):
     if not isinstance(model, BAPModel):
         raise TypeError(f"model must be a BAPModel, got {type(model).__name__}")
-    if model.batch is not None:
-        raise ValueError("batch: the theory covers gradient flow and full-batch gradient descent "
-                         "(online SGD is simulated only)")
+    if model.batch is not None and model.ensemble > 1:
+        raise ValueError("ensemble: the online-SGD theory covers one model (ensemble = 1); ensembles of "
+                         "SGD students sharing batches are simulated only")
 
 
 def _check_dps(dps):
@@ -186,7 +186,8 @@ def _near_threshold(model, name):
 def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
     """Average test (and train) loss of model B at the given times.
 
-    Gradient flow or gradient descent, one model or an ensemble, any ``M``,
+    Gradient flow or gradient descent, one model or an ensemble, or online SGD
+    (``batch``, ``P = inf``: :mod:`numerics._bap_sgd`, double precision), any ``M``,
     ``N`` and ``P`` (finite or infinite; ``M = inf`` needs ``alpha > 1``), in
     double precision (``dps=None``) or with ``dps`` correct digits (mpmath).
     ``P = inf``: one-point result (single Talbot inversion in ``kappa``); the
@@ -226,6 +227,9 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
         steps = t / eta
         if np.any(np.abs(steps - np.round(steps)) > 1e-9 * np.maximum(steps, 1)):
             raise ValueError(f"times must be multiples of eta = {eta:g} for gradient descent")
+    if model.batch is not None:
+        return _sgd_theory(model, spec, t, dps)
+    if eta is not None:
         if math.isinf(model.N) and math.isinf(model.P):
             lmax = float(spec.lambda_max)
         else:
@@ -276,6 +280,25 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
         vals = [out.mpf(v) for v in BAPSpectrum(model, ctx).decay([ctx.mpf(x) for x in t])]
         return BAPTheory(model, t, vals, list(vals), out.zero, "closed form (N = P = inf)", dps, 0, out)
     return _talbot_curve(model, model.N, t, dps, kind="test")
+
+
+def _sgd_theory(model, spec, t, dps):
+    """Online SGD (``P = inf``, batch ``B``): :mod:`numerics._bap_sgd`."""
+    from ._bap_sgd import SGD_NODES, sgd_curve, sgd_final_loss, sgd_stability_bound
+
+    if dps is not None:
+        raise ValueError("dps: the online-SGD theory runs in double precision only (dps=None)")
+    eta, B = float(model.eta), int(model.batch)
+    edge = float(spec.lambda_max) if math.isinf(model.N) else spectral_edge(spec, model.N, math.inf)
+    bound = sgd_stability_bound(edge, B)
+    if not eta < bound:
+        raise ValueError(f"eta must be < 2/(lambda_max(K) (1 + 1/B)) = {bound:.4g} for online SGD with "
+                         f"batch {B} (beyond it the second moment diverges), got {eta:g}")
+    vals = sgd_curve(spec, model.N, eta, B, float(model.noise_var), t)
+    final = sgd_final_loss(spec, model.N, eta, B, float(model.noise_var))
+    return BAPTheory(model, t, vals, vals.copy(), final,
+                     f"online SGD (batch {B}, eta={eta:g}): generating function of the second-moment "
+                     "recursion, Talbot in w", None, SGD_NODES)
 
 
 def bap_train_loss_infinite_width(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
@@ -464,7 +487,9 @@ def _s_and_ds(spec, kap, N, P):
 
 def _kappa_on_contours(spec, N, P, shape, nodes, k0, substeps=2, maxiter=60):
     """Physical-branch kappa(s) on contours s = shape(theta) (complex array over contours),
-    theta = k pi/n for k = -(n-1)..(n-1); shape(0) is real and positive.
+    theta = k pi/n for k = -(n-1)..(n-1); shape(0) is real, and either positive for every
+    contour or beyond the spectral edge (< -lambda_max(K)) for every contour; Im shape >= 0
+    for theta in (0, pi).
 
     The real node is the root of s(kappa) = shape(0) above kappa0 (where s increases); the
     others follow by vectorised predictor-corrector continuation in theta (steps of at most
@@ -480,18 +505,36 @@ def _kappa_on_contours(spec, N, P, shape, nodes, k0, substeps=2, maxiter=60):
             out[:, centre + k] = z
             out[:, centre - k] = np.conj(z)
         return out
-    lo = k0 if k0 is not None else 0.0
+    if np.all(r0 < 0):
+        # beyond the spectral edge (s0 < -lambda_max(K)): the real root on kappa < kappa_e,
+        # where s increases from -inf to -lambda_max(K); kappa = kappa_e - e^u
+        edge, ke = _edge_point(spec, N, P)
+        if np.any(r0 >= -edge):
+            raise ValueError("contour starts inside the spectrum of K (s0 >= -lambda_max)")
 
-    def F(u):
-        kk = lo + np.exp(u)
-        s_, ds_ = _s_and_ds(spec, kk.astype(complex), N, P)
-        s_, ds_ = s_.real, ds_.real
-        return np.log(s_) - np.log(r0), ds_ * np.exp(u) / s_
+        def F(u):
+            kk = ke - np.exp(u)
+            s_, ds_ = _s_and_ds(spec, kk.astype(complex), N, P)
+            s_, ds_ = s_.real, ds_.real
+            return np.log(-s_) - np.log(-r0), -ds_ * np.exp(u) / s_
 
-    hi = np.log(4 * r0 + 2 * float(spec.total("l")) + 1.0)
-    start = np.full(r0.size, math.log(max(lo, 1e-300)) - 30.0)
-    root = solve_increasing(F, start, hi, backend=NumpyBackend(), tol=1e-13, what="s(kappa) = s0")
-    kappa = (lo + np.exp(root.u)).astype(complex)
+        hi = np.log(4 * np.abs(r0) + 4 * abs(ke) + 1.0)
+        start = np.full(r0.size, math.log(abs(ke) + 1e-300) - 40.0)
+        root = solve_increasing(F, start, hi, backend=NumpyBackend(), tol=1e-13, what="s(kappa) = s0")
+        kappa = (ke - np.exp(root.u)).astype(complex)
+    else:
+        lo = k0 if k0 is not None else 0.0
+
+        def F(u):
+            kk = lo + np.exp(u)
+            s_, ds_ = _s_and_ds(spec, kk.astype(complex), N, P)
+            s_, ds_ = s_.real, ds_.real
+            return np.log(s_) - np.log(r0), ds_ * np.exp(u) / s_
+
+        hi = np.log(4 * r0 + 2 * float(spec.total("l")) + 1.0)
+        start = np.full(r0.size, math.log(max(lo, 1e-300)) - 30.0)
+        root = solve_increasing(F, start, hi, backend=NumpyBackend(), tol=1e-13, what="s(kappa) = s0")
+        kappa = (lo + np.exp(root.u)).astype(complex)
     out[:, centre] = kappa
     for k in range(1, nodes):
         th0, th1 = theta[k - 1], theta[k]
@@ -524,6 +567,12 @@ def _talbot_shape(theta):
 
 def spectral_edge(spec, N, P):
     """lambda_max(K) from the deterministic equivalent: -max of s(kappa) over kappa < -lambda_1."""
+    return _edge_point(spec, N, P)[0]
+
+
+def _edge_point(spec, N, P):
+    """``(lambda_max(K), kappa_e)``: the spectral edge and the kappa < -lambda_1 where
+    s(kappa) reaches its maximum ``-lambda_max`` (s increases on kappa < kappa_e)."""
     l1 = float(spec.lambda_max)
     span = 10 * l1 + 4 * float(spec.total("l"))
     d = l1 * np.logspace(-12, math.log10(span / l1), 4000)
@@ -534,7 +583,7 @@ def spectral_edge(spec, N, P):
     from scipy.optimize import minimize_scalar
     res = minimize_scalar(lambda k: -float(_s_and_ds(spec, np.array([k], dtype=complex), N, P)[0][0].real),
                           bounds=(kap[hi_i], kap[lo_i]), method="bounded", options={"xatol": 1e-14 * l1})
-    return float(res.fun)
+    return float(res.fun), float(res.x)
 
 
 def _talbot_nodes(r, nodes):

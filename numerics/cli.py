@@ -743,6 +743,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "Comma-separated --N/--P evaluate every combination. Settings "
                                      "the theory does not cover are reported as errors (exit 2).")
     _add_bap_flags(bl)
+    bl.add_argument("--batch", default=None, metavar="B",
+                    help="online SGD with batch B (needs --eta and P = inf; double precision)")
     bl.add_argument("--precision", metavar="D", help="digits (mpmath); default double precision")
     bl.add_argument("--json", action="store_true", help="print JSON")
     bl.set_defaults(func=_cmd_bap_loss)

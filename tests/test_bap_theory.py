@@ -123,8 +123,8 @@ def test_unsupported_settings_raise():
         bap_theory(BAPModel(M=100, alpha=1.5, beta=1, N=10, P="inf"), [-1.0])
     with pytest.raises(ValueError, match="eta"):
         bap_theory(BAPModel(M=100, alpha=1.5, beta=1, N=10, P="inf", eta=1.9), [1.9])
-    with pytest.raises(ValueError, match="batch"):
-        bap_theory(BAPModel(M=100, alpha=1.5, beta=1, N=10, P="inf", eta=0.1, batch=8), [1.0])
+    with pytest.raises(ValueError, match="ensemble"):   # SGD ensembles sharing batches: simulated only
+        bap_theory(BAPModel(M=100, alpha=1.5, beta=1, N=10, P="inf", eta=0.1, batch=8, ensemble=2), [1.0])
 
 
 # -- finite P: the two-frequency kernels -------------------------------------------

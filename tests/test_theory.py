@@ -20,6 +20,7 @@ def test_public_surface():
     assert sorted(theory.__all__) == sorted([
         "Derivation", "Step", "marchenko_pastur", "wishart_renormalisation", "derive_mrs",
         "MRS_SYMBOLS", "derive_bap", "BAP_SYMBOLS", "derive_feature_extension", "FEATURE_SYMBOLS",
+        "derive_bap_sgd", "SGD_SYMBOLS",
         "write_derivations", "derivation_documents", "generated_mrs_source"])
     for name in theory.__all__:
         assert getattr(theory, name) is not None

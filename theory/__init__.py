@@ -15,6 +15,9 @@ derive_mrs, MRS_SYMBOLS
 derive_bap, BAP_SYMBOLS
     Model B (Bordelon, Atanasov & Pehlevan), one-point results: the loss
     curve at P = inf, N = P = inf, t = inf, the N = inf train loss, exponents.
+derive_bap_sgd, SGD_SYMBOLS
+    Model B with online SGD (P = inf, batch B): the exact second-moment
+    recursion, its generating function and the resolvents it needs.
 derive_feature_extension, FEATURE_SYMBOLS
     Nonlinear features: Hermite coefficients of relu / erf, Mehler's expansion
     of the feature kernel, and the spectrum of the Hadamard (tensor) powers of
@@ -27,6 +30,7 @@ generated_mrs_source
 from ._bap import BAP_SYMBOLS, derive_bap
 from ._codegen import generated_mrs_source
 from ._derivation import Derivation, Step
+from ._bap_sgd import SGD_SYMBOLS, derive_bap_sgd
 from ._features import FEATURE_SYMBOLS, derive_feature_extension
 from ._document import derivation_documents, write_derivations
 from ._freeprob import marchenko_pastur, wishart_renormalisation
@@ -41,6 +45,8 @@ __all__ = [
     "MRS_SYMBOLS",
     "derive_bap",
     "BAP_SYMBOLS",
+    "derive_bap_sgd",
+    "SGD_SYMBOLS",
     "derive_feature_extension",
     "FEATURE_SYMBOLS",
     "write_derivations",

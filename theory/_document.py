@@ -11,6 +11,7 @@ from pathlib import Path
 from ._codegen import generated_mrs_source
 from ._freeprob import marchenko_pastur, wishart_renormalisation
 from ._bap import derive_bap
+from ._bap_sgd import derive_bap_sgd
 from ._features import derive_feature_extension
 from ._mrs import derive_mrs
 
@@ -49,9 +50,11 @@ def _model_b_document() -> str:
         "Bordelon, Atanasov & Pehlevan, arXiv:2402.01092; conventions of `shared/spec/models.md` "
         "(model B's exponent: $\\lambda_k=k^{-\\alpha}$, $\\alpha_B=1+\\alpha_A$). The renormalisation "
         "lemma is derived in `model_a.md`. This document holds the one-point results, the two-point "
-        "(two-frequency) kernels of finite $N$ and $P$ (test and train loss, label noise) and the "
-        "compute-optimal allocation; `numerics/_bap.py` inverts them on Talbot contours.\n",
+        "(two-frequency) kernels of finite $N$ and $P$ (test and train loss, label noise), the "
+        "compute-optimal allocation, and online SGD; `numerics/_bap.py` and `numerics/_bap_sgd.py` "
+        "invert them on Talbot contours.\n",
         d.markdown(),
+        derive_bap_sgd().markdown(),
     ]
     return "\n".join(parts).rstrip() + "\n"
 
