@@ -3,7 +3,7 @@
 Run: ``python benchmarks/bench_bap.py [--json out.json] [--repeat R]``
 
 Median wall times of: a 100-time loss curve at finite N and P (target: under
-1 s), the same at P = inf (one-point route), a gradient-descent curve, an
+1 s), the same at P = inf (one-point route), a gradient-descent curve, an online-SGD curve, an
 ensemble curve, the finite-N-and-P curve at M = 10^7 and M = inf (cost
 independent of M), one 20-digit point at finite N and P, a 20-digit P = inf curve, and one gradient-flow simulation
 instance at N = 1000, P = 2000, M = 2000 with 100 times.
@@ -46,6 +46,8 @@ def main(argv=None):
         "curve_100_times_P_inf_s": timeit(lambda: bap_theory(BAPModel(N=200, P="inf", **base), t), R),
         "curve_100_times_gradient_descent_s": timeit(
             lambda: bap_theory(BAPModel(N=200, P=500, eta=0.5, **base), np.round(t) * 0.5), R),
+        "curve_100_times_online_sgd_B=8_s": timeit(
+            lambda: bap_theory(BAPModel(N=200, P="inf", eta=0.5, batch=8, **base), np.round(t) * 0.5), R),
         "curve_100_times_ensemble_4_s": timeit(lambda: bap_theory(BAPModel(N=200, P=500, ensemble=4, **base), t), R),
         "curve_100_times_finite_N_P_M=inf_s": timeit(
             lambda: bap_theory(BAPModel(M="inf", alpha=1.5, beta=1.0, N=200, P=500), t), R),
