@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from numerics._report import SECTIONS, reproduce
+from numerics._report import SECTIONS, ReportConfig, reproduce
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,38 @@ def test_headline(report):
     assert h["peak"]["optimal_curve_monotone"] is True
     tv = h["theory_vs_simulation"]
     assert tv["points"] > 0 and math.isfinite(tv["max_abs_deviation_sem"])
+
+
+def test_nonlinear_feature_sections(report):
+    """(k) spectra and (l) loss past M: present, figures written, numbers sane."""
+    out = report["out_dir"]
+    d = json.loads(report["json"].read_text())
+    for name, fig in (("feature_spectra", "features_spectra.png"), ("loss_past_M", "features_loss_past_M.png")):
+        assert d["sections"][name]["figure"] == fig
+        assert (out / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    h = report["headline"]
+    spec = h["feature_spectra"]
+    assert spec["linear"]["extent"] == ReportConfig.quick_preset().spectrum_M        # rank M
+    for act in ("linear", "erf"):
+        assert abs(spec[act]["latent_exponent"] - 2.0) < 0.15                     # 1 + alpha
+    for act in ("relu", "erf"):
+        assert spec[act]["extent"] > spec["linear"]["extent"]                     # continues past M
+        assert spec[act]["extended_exponent"] > 0 and spec[act]["extended_exponent_sem"] >= 0
+    past = h["loss_past_M"]
+    lin = past["linear"]
+    assert abs(lin["ratio_2M_over_M"] - 1) < 0.01 and abs(lin["ratio_end_over_M"] - 1) < 0.01
+    assert lin["theory_at_M"] == pytest.approx(lin["floor_closed_form"], rel=1e-9)
+    for act in ("relu", "erf"):
+        assert past[act]["exponent_N"] > 0.5 and past[act]["exponent_N_minus_M"] > 0.3
+        assert past[act]["ratio_end_over_M"] < 0.5
+        assert past[act]["theory_at_end"] > 10 * lin["floor_closed_form"]
+    assert past["erf"]["exponent_N"] > past["relu"]["exponent_N"]
+    rows = [r for r in d["comparisons"] if r["section"] == "loss_past_M"]
+    assert {r["label"] for r in rows} == {"linear", "relu", "erf"}
+    assert all(r["N"] > r["M"] for r in rows)                                    # simulated past M
+    text = report["summary"].read_text()
+    assert "(k) Nonlinear features" in text and "(l) Nonlinear features" in text
+    assert "Linear features plateau at N = M" in text
 
 
 def test_reproducible(report, tmp_path):
