@@ -21,6 +21,8 @@ def test_public_surface():
         "Derivation", "Step", "marchenko_pastur", "wishart_renormalisation", "derive_mrs",
         "MRS_SYMBOLS", "derive_bap", "BAP_SYMBOLS", "derive_feature_extension", "FEATURE_SYMBOLS",
         "derive_bap_sgd", "SGD_SYMBOLS",
+        "derive_mellin", "derive_asymptotics_mrs", "derive_asymptotics_bap", "asymptotic_exponents",
+        "asymptotic_prefactors", "phase_diagram", "classify_phase", "regime_records", "EXPONENT_KEYS",
         "write_derivations", "derivation_documents", "generated_mrs_source"])
     for name in theory.__all__:
         assert getattr(theory, name) is not None

@@ -22,11 +22,24 @@ derive_feature_extension, FEATURE_SYMBOLS
     Nonlinear features: Hermite coefficients of relu / erf, Mehler's expansion
     of the feature kernel, and the spectrum of the Hadamard (tensor) powers of
     the latent power law that extends it past M.
+derive_mellin, derive_asymptotics_mrs, derive_asymptotics_bap
+    The asymptotics engine (Mellin expansions of power-law sums, inversion of
+    the self-consistent equation, expansion of the loss) and its results for
+    both models: exponents, Gamma/zeta prefactors, first corrections, phases,
+    crossovers, compute-optimal allocation, optimally tuned ridge.
+asymptotic_exponents, asymptotic_prefactors, phase_diagram, classify_phase,
+regime_records, EXPONENT_KEYS
+    The engine's results as data (tabulated in ``_generated_asymptotics.py``;
+    ``source="engine"`` re-derives them).
 write_derivations, derivation_documents
-    Regenerate ``derivations/`` and ``numerics/_generated_mrs.py``.
+    Regenerate ``derivations/``, ``numerics/_generated_mrs.py`` and
+    ``theory/_generated_asymptotics.py``.
 generated_mrs_source
     The generated numeric code (text).
 """
+from ._asymptotics import (EXPONENT_KEYS, asymptotic_exponents, asymptotic_prefactors, classify_phase,
+                           derive_asymptotics_bap, derive_asymptotics_mrs, derive_mellin, phase_diagram,
+                           regime_records)
 from ._bap import BAP_SYMBOLS, derive_bap
 from ._codegen import generated_mrs_source
 from ._derivation import Derivation, Step
@@ -49,6 +62,15 @@ __all__ = [
     "SGD_SYMBOLS",
     "derive_feature_extension",
     "FEATURE_SYMBOLS",
+    "derive_mellin",
+    "derive_asymptotics_mrs",
+    "derive_asymptotics_bap",
+    "asymptotic_exponents",
+    "asymptotic_prefactors",
+    "phase_diagram",
+    "classify_phase",
+    "regime_records",
+    "EXPONENT_KEYS",
     "write_derivations",
     "derivation_documents",
     "generated_mrs_source",

@@ -12,6 +12,7 @@ from ._codegen import generated_mrs_source
 from ._freeprob import marchenko_pastur, wishart_renormalisation
 from ._bap import derive_bap
 from ._bap_sgd import derive_bap_sgd
+from ._asymptotics import asymptotics_markdown, tabulated_source
 from ._features import derive_feature_extension
 from ._mrs import derive_mrs
 
@@ -110,7 +111,9 @@ def derivation_documents() -> dict:
         "derivations/model_a.md": _model_a_document(),
         "derivations/model_b.md": _model_b_document(),
         "derivations/features.md": _features_document(),
+        "derivations/asymptotics.md": HEADER + asymptotics_markdown().rstrip() + "\n",
         "numerics/_generated_mrs.py": generated_mrs_source(),
+        "theory/_generated_asymptotics.py": tabulated_source(),
     }
 
 
