@@ -393,7 +393,8 @@ def _as_int_array(name, v, default):
         if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
             raise ValueError(f"{name} must be integers >= 1")
     if a.dtype.kind not in "iuf" or np.any(a < 1):
-        raise ValueError(f"{name} must be integers >= 1, got {v!r}")
+        raise ValueError(f"{name} must be integers >= 1 (below 2^63 in double precision; use dps for "
+                         f"larger), got {default if v is None else v!r}")
     return a.astype(float)
 
 
