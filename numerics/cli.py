@@ -10,6 +10,8 @@ Commands
 ``scaling-theory bap simulate``   model B finite simulation (flow, GD, online SGD, ensembles)
 ``scaling-theory bap equations``  model B's derived results (pretty text or LaTeX)
 ``scaling-theory bap compute-optimal``  exponents of C = N t in N*(C), t*(C), L*(C)
+``scaling-theory exponents mrs``  model A's derived asymptotic exponents (numeric or symbolic)
+``scaling-theory exponents bap``  model B's derived asymptotic exponents and compute-optimal scaling
 ``scaling-theory derive``         regenerate ``derivations/`` and the generated code
 ``scaling-theory reproduce``      the figure/summary report
 ``scaling-theory --version``
@@ -19,10 +21,13 @@ Bad input (an invalid parameter, a malformed number) prints one line
 that does not converge exits with status 1.  User strings are parsed with
 ``int``/``float`` (and kept as strings for ``MRSModel`` at high precision, so
 ``--gamma 0.1`` is exactly 1/10); nothing is ever evaluated.  Model B's sizes
-``M``, ``N``, ``P`` also accept ``inf``.
+``M``, ``N``, ``P`` also accept ``inf``.  ``exponents`` parses its exponents with
+``fractions.Fraction`` (exact: ``--alpha 0.1`` is 1/10, ``--alpha 3/2`` is allowed).
 
 Model B's exponent ``alpha`` is *not* model A's: ``lambda_k = k^-alpha`` there,
-``lambda_I = I^-(1+alpha)`` here, so ``alpha_B = 1 + alpha_A``.
+``lambda_I = I^-(1+alpha)`` here, so ``alpha_B = 1 + alpha_A``.  The asymptotic
+exponents need ``alpha_A > 0`` (model A) and ``alpha_B > 1``, ``beta > 0`` (model B,
+whose asymptotics are taken at ``M = inf``).
 """
 from __future__ import annotations
 
@@ -616,6 +621,212 @@ def _cmd_bap_compute_optimal(args):
     return 0
 
 
+# --------------------------------------------------------------------------
+# derived asymptotic exponents (both models)
+# --------------------------------------------------------------------------
+#: Per model: title, the alpha convention, its range, and (key, regime) of each quantity.
+_EXP_MODELS = {
+    "mrs": {
+        "title": "model A (Maloney, Roberts & Sully, arXiv:2210.16859)",
+        "convention": "model A: lambda_I = lambda_+ I^-(1+alpha), alpha > 0 "
+                      "(model B's alpha is 1 + this alpha: alpha_B = 1 + alpha_A)",
+        "ranges": {"alpha": "> 0 (model A: lambda_I = lambda_+ I^-(1+alpha))"},
+        "regimes": (("loss_vs_N", "L ~ N^e: N << T << M (ridgeless)"),
+                    ("loss_vs_T", "L ~ T^e: T << N << M (ridgeless)")),
+        "normalisation": "model A, ridgeless, no label noise, at lambda_+ = sigma_w^2 = 1 and M = 1: "
+                         "A = M <L> X^alpha (A scales as lambda_+ sigma_w^2 / M)",
+    },
+    "bap": {
+        "title": "model B (Bordelon, Atanasov & Pehlevan, arXiv:2402.01092)",
+        "convention": "model B: lambda_k = k^-alpha, alpha > 1 (M = inf), lambda_k w*_k^2 = "
+                      "k^-(alpha beta + 1), beta > 0 (alpha_B = 1 + model A's alpha_A)",
+        "ranges": {"alpha": "> 1 (model B at M = inf: lambda_k = k^-alpha; alpha_B = 1 + alpha_A)",
+                   "beta": "> 0 (task exponent: lambda_k w*_k^2 = k^-(alpha beta + 1))"},
+        "regimes": (("loss_vs_t", "L ~ t^e: N = P = inf (gradient flow)"),
+                    ("loss_vs_N", "L ~ N^e: P = inf, t = inf"),
+                    ("loss_vs_P", "L ~ P^e: N = inf, t = inf"),
+                    ("compute_optimal", {"N": "N*(C) ~ C^e: C = N t, L = L_t + L_N minimised over N",
+                                         "t": "t*(C) ~ C^e: C = N t, t* = C/N*",
+                                         "loss": "L*(C) ~ C^e: C = N t, loss at the optimum"})),
+        "normalisation": "model B at M = inf, gradient flow from zero, no label noise "
+                         "(lambda_k = k^-alpha, lambda_k w*_k^2 = k^-(alpha beta + 1))",
+    },
+}
+
+
+def _exponent_arg(model, name, s):
+    """A user's exponent: checked with ``Fraction`` (never evaluated); the stripped
+    string goes on to :func:`~numerics._asymptotics.validate_parameters`."""
+    from fractions import Fraction
+
+    if s is None:
+        return None
+    s = str(s).strip()
+    rng = _EXP_MODELS[model]["ranges"].get(name)
+    try:
+        if not math.isfinite(float(Fraction(s))):  # 1e999: exact, but not a usable exponent
+            raise ValueError
+    except (ValueError, ZeroDivisionError, OverflowError):
+        what = f"a finite real number {rng}" if rng else "a finite real number"
+        raise _UsageError(f"{name} must be {what}, got {s!r}") from None
+    return s
+
+
+def _map(f, d):
+    """Apply ``f`` to the leaves of an exponent dict (``compute_optimal`` is nested)."""
+    return {k: _map(f, v) if isinstance(v, dict) else f(v) for k, v in d.items()}
+
+
+def _exponent_rows(d, prefix=""):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _exponent_rows(v, f"{prefix}{k}.")
+        else:
+            yield prefix + k, v
+
+
+def exponents_report(model, alpha=None, beta=None, *, latex=False) -> dict:
+    """The object printed by ``scaling-theory exponents MODEL --json``.
+
+    Top level: ``model`` (``"mrs"``/``"bap"``), ``title``, ``alpha_convention``,
+    ``alpha`` (and ``beta`` for bap; floats, null when not given), ``numeric``
+    (true when every parameter is a number), then the quantities of
+    :data:`theory._asymptotics.EXPONENT_KEYS` -- mrs: ``loss_vs_N``,
+    ``loss_vs_T``; bap: ``loss_vs_t``, ``loss_vs_N``, ``loss_vs_P``,
+    ``compute_optimal`` = ``{"N", "t", "loss"}`` (exponents of ``C = N t``):
+    floats when numeric, else strings of the expressions with the given
+    numbers substituted (``"-alpha*Min(1, beta)"``).  Then
+
+    * ``exact``: the same structure, exact rationals as strings (``"-3/4"``); null unless numeric;
+    * ``expressions``: the same structure, the general symbolic expressions;
+    * ``regimes``: the same structure, the limit each exponent describes;
+    * ``phase``: per ``loss_vs_*`` the engine's phase at the point (``""``: the
+      quantity has one phase; null: on a phase boundary); null unless numeric;
+    * ``prefactors``: per ``loss_vs_*`` the leading prefactor ``A`` of
+      ``L ~ A X^e`` (string, 20 significant digits; null on a phase boundary or
+      where the engine gives no finite value); null unless numeric;
+    * ``prefactor_normalisation``: what ``A`` is normalised to (model A: ``M = 1``,
+      ``lambda_+ = sigma_w^2 = 1``);
+    * ``latex`` (only with ``latex=True``): the same structure, LaTeX strings,
+      ``general = substituted`` when a number was given (``- \\alpha = - \\frac{1}{2}``).
+
+    Parameters are strings or numbers, validated by
+    :func:`numerics._asymptotics.validate_parameters` (``ValueError``).
+    """
+    import sympy as sp
+
+    from theory._asymptotics import asymptotic_exponents, classify_phase
+
+    from ._asymptotics import derived_exponents, derived_prefactors, validate_parameters
+
+    info = _EXP_MODELS[model]
+    try:
+        a, b = validate_parameters(model, alpha, beta)
+    except ValueError as exc:
+        msg = str(exc)
+        if model == "bap" and msg.startswith("alpha"):
+            msg += "; model B's alpha is 1 + model A's alpha"
+        raise _UsageError(msg) from None
+    numeric = a is not None and (model == "mrs" or b is not None)
+    if model == "mrs":
+        from theory._mrs import MRS_SYMBOLS as S
+    else:
+        from theory._bap import BAP_SYMBOLS as S
+    point = {S[name]: sp.Rational(v.numerator, v.denominator)
+             for name, v in (("alpha", a), ("beta", b)) if v is not None}
+    general = asymptotic_exponents(model)
+    values = derived_exponents(model, alpha, beta)
+    if numeric:
+        exact = _map(lambda e: sp.nsimplify(e.subs(point)), general)
+        shown = values
+    else:
+        exact = None
+        substituted = _map(lambda e: sp.simplify(e) if point else e, values)
+        shown = _map(str, substituted)
+    out = {"model": model, "title": info["title"], "alpha_convention": info["convention"],
+           "alpha": None if a is None else float(a)}
+    if model == "bap":
+        out["beta"] = None if b is None else float(b)
+    out["numeric"] = numeric
+    out.update(shown)
+    out["exact"] = None if exact is None else _map(str, exact)
+    out["expressions"] = _map(str, general)
+    regimes = {k: v for k, v in info["regimes"]}
+    out["regimes"] = regimes
+    if numeric:
+        phases = dict(classify_phase(model, point))
+        out["phase"] = {k: phases.get(k) for k in regimes if not isinstance(regimes[k], dict)}
+        pref = derived_prefactors(model, alpha, beta, dps=20)
+
+        def fmt(v):
+            return None if v is None or not math.isfinite(float(v)) else str(v)
+
+        out["prefactors"] = {k: fmt(v) for k, v in pref.items()}
+    else:
+        out["phase"] = out["prefactors"] = None
+    out["prefactor_normalisation"] = info["normalisation"]
+    if latex:
+        rhs = exact if numeric else (substituted if point else None)
+
+        def tex(path, e):
+            s = sp.latex(e)
+            if rhs is not None:
+                r = rhs
+                for p in path:
+                    r = r[p]
+                if sp.latex(r) != s:
+                    s = f"{s} = {sp.latex(r)}"
+            return s
+
+        out["latex"] = {k: ({kk: tex((k, kk), vv) for kk, vv in v.items()} if isinstance(v, dict)
+                            else tex((k,), v)) for k, v in general.items()}
+    return out
+
+
+def _cmd_exponents(args):
+    """``exponents mrs|bap``: the engine's exponents; see :func:`exponents_report`."""
+    model = args.exponents_model
+    if model == "mrs" and args.beta is not None:
+        raise _UsageError("beta is not a parameter of model A (mrs): its exponents depend on alpha only "
+                          "(beta is model B's task exponent: `exponents bap`)")
+    alpha = _exponent_arg(model, "alpha", args.alpha)
+    beta = _exponent_arg(model, "beta", args.beta)
+    r = exponents_report(model, alpha, beta, latex=args.latex)
+    if args.json:
+        _dump(r)
+        return 0
+    if args.latex:
+        for key, s in _exponent_rows(r["latex"]):
+            print(f"{key}: {s}")
+        return 0
+    params = [f"{n} = {r[n]:g}" for n in ("alpha", "beta") if n in r and r[n] is not None]
+    print(f"{r['title']}: derived asymptotic exponents"
+          f"{' at ' + ', '.join(params) if params else ' (symbolic)'}")
+    print(f"  {r['alpha_convention']}")
+    exact = dict(_exponent_rows(r["exact"])) if r["numeric"] else {}
+    phase = r["phase"] or {}
+    values = dict(_exponent_rows({k: r[k] for k in r["regimes"]}))
+    rows = []
+    for key, regime in _exponent_rows(r["regimes"]):
+        v = values[key]
+        if r["numeric"]:
+            num = f"{v:.10g}"
+            val = num if exact[key] == num else f"{num} ({exact[key]})"
+            ph = phase.get(key, "")
+            regime += "" if ph == "" else (f" [phase {ph}]" if ph else " [phase boundary]")
+        else:
+            val = v
+        rows.append((key, regime, val))
+    head = ("quantity", "regime", "exponent e")
+    width = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
+    print("  ".join(h.ljust(w) for h, w in zip(head, width)).rstrip())
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, width)).rstrip())
+    if r["numeric"]:
+        print("(prefactors A of L ~ A X^e: --json)")
+    return 0
+
+
 def _repo_root():
     """The source checkout: the folder above the ``theory`` package when it
     holds ``derivations/`` (editable install), else the current directory
@@ -773,6 +984,42 @@ def build_parser() -> argparse.ArgumentParser:
     bc.add_argument("--beta", required=True, help="task exponent, > 0")
     bc.add_argument("--json", action="store_true", help="print JSON")
     bc.set_defaults(func=_cmd_bap_compute_optimal)
+
+    ex = sub.add_parser("exponents", help="derived asymptotic exponents of model A or B",
+                        description="Exponents of the loss's power laws from the asymptotics engine "
+                                    "(theory/_asymptotics.py): numbers at given exponents, symbolic "
+                                    "expressions otherwise. ALPHA DIFFERS BETWEEN THE MODELS: model A (mrs): "
+                                    "lambda_I = lambda_+ I^-(1+alpha), alpha > 0; model B (bap): "
+                                    "lambda_k = k^-alpha, alpha > 1; alpha_B = 1 + alpha_A.")
+    esub = ex.add_subparsers(dest="exponents_model", metavar="MODEL", parser_class=_Parser)
+    esub.required = True
+    json_help = ("print JSON: the exponents at top level (floats, or expression strings), plus exact, "
+                 "expressions, regimes, phase, prefactors, prefactor_normalisation (and latex with --latex)")
+    em = esub.add_parser("mrs", help="model A: lambda_I = lambda_+ I^-(1+alpha), alpha > 0",
+                         description="Model A's exponents: loss_vs_N (L ~ N^e, N << T << M) and loss_vs_T "
+                                     "(L ~ T^e, T << N << M), ridgeless. Model A's alpha: "
+                                     "lambda_I = lambda_+ I^-(1+alpha), alpha > 0 (model B's alpha is "
+                                     "1 + this alpha).")
+    em.add_argument("--alpha", default=None,
+                    help="model-A exponent: lambda_I = lambda_+ I^-(1+alpha), > 0 (NOT model B's alpha: "
+                         "alpha_B = 1 + alpha_A); a decimal or p/q; omit for symbolic output")
+    em.add_argument("--beta", default=None, help=argparse.SUPPRESS)  # rejected with a clear message
+    em.add_argument("--json", action="store_true", help=json_help)
+    em.add_argument("--latex", action="store_true", help="LaTeX, one labelled line per quantity")
+    em.set_defaults(func=_cmd_exponents)
+    eb = esub.add_parser("bap", help="model B: lambda_k = k^-alpha, alpha > 1 (= 1 + model A's alpha), beta > 0",
+                         description="Model B's exponents at M = inf: loss_vs_t (L ~ t^e, N = P = inf), "
+                                     "loss_vs_N (L ~ N^e, P = t = inf), loss_vs_P (L ~ P^e, N = t = inf) and "
+                                     "compute_optimal (exponents of C = N t in N*(C), t*(C), L*(C)). Model "
+                                     "B's alpha: lambda_k = k^-alpha, alpha > 1 (model A's alpha + 1).")
+    eb.add_argument("--alpha", default=None,
+                    help="model-B exponent: lambda_k = k^-alpha, > 1 (NOT model A's alpha: alpha_B = "
+                         "1 + alpha_A); a decimal or p/q; omit for symbolic output")
+    eb.add_argument("--beta", default=None,
+                    help="task exponent: lambda_k w*_k^2 = k^-(alpha beta + 1), > 0; omit for symbolic output")
+    eb.add_argument("--json", action="store_true", help=json_help)
+    eb.add_argument("--latex", action="store_true", help="LaTeX, one labelled line per quantity")
+    eb.set_defaults(func=_cmd_exponents)
 
     der = sub.add_parser("derive", help="regenerate derivations/ and the generated code",
                          description="Regenerate derivations/*.md and numerics/_generated_mrs.py from theory/.")
