@@ -88,6 +88,47 @@ def test_nonlinear_feature_sections(report):
     assert "Linear features plateau at N = M" in text
 
 
+def test_asymptotics_section(report):
+    """(m) phase diagram and derived vs measured exponents: figure, table of both models,
+    agreeing digits, JSON-safe phase table, headline and summary."""
+    out = report["out_dir"]
+    d = json.loads(report["json"].read_text())
+    sec = d["sections"]["asymptotics"]
+    assert sec["figure"] == "asymptotics_phase_diagram.png"
+    assert (out / sec["figure"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = sec["data"]["table"]
+    assert {r["model"] for r in table} == {"mrs", "bap"}
+    quick = ReportConfig.quick_preset()
+    assert {(r["model"], r["alpha"], r["beta"]) for r in table} == set(quick.asym_points)
+    assert {r["quantity"] for r in table if r["model"] == "bap"} >= {
+        "loss_vs_t", "loss_vs_N", "loss_vs_P", "compute_optimal.N", "compute_optimal.t", "compute_optimal.loss"}
+    # quick sizes (10^4 .. 10^10, dps 20) measured: exponents >= 8.1 digits, prefactors >= 8.1
+    for r in table:
+        assert r["exponent_digits"] >= 6, r
+        assert abs(r["measured_exponent"] - r["derived_exponent"]) < 1e-6 * max(1, abs(r["derived_exponent"]))
+        if r["prefactor_digits"] is not None:
+            assert r["prefactor_digits"] >= 4, r
+            assert r["measured_prefactor"] == pytest.approx(r["derived_prefactor"], rel=1e-4)
+        # each model's alpha is labelled in both conventions: alpha_B = 1 + alpha_A
+        assert float(r["alpha_model_B"]) == pytest.approx(float(r["alpha_model_A"]) + 1)
+    assert any(r["prefactor_digits"] is not None for r in table if r["model"] == "mrs")
+    phases = sec["data"]["phase_diagram"]["model_B"]
+    assert len(phases) >= 3 and all(isinstance(ph["loss_vs_N"], str) for ph in phases)
+    assert {ph["loss_vs_P"] for ph in phases} >= {"-alpha*beta", "-2*alpha"}
+    assert sec["data"]["derived_exponents"]["model_B"]["loss_vs_N"] == "-alpha*Min(1, beta)"
+    h = report["headline"]["asymptotics"]
+    assert h["rows"] == len(table) and h["points"] == len(quick.asym_points)
+    assert h["min_exponent_digits"] == min(r["exponent_digits"] for r in table) >= 6
+    assert h["min_prefactor_digits"] == min(r["prefactor_digits"] for r in table
+                                            if r["prefactor_digits"] is not None) >= 4
+    assert set(h["min_exponent_digits_by_model"]) == {"A", "B"}
+    assert not [r for r in d["comparisons"] if r["section"] == "asymptotics"]
+    text = report["summary"].read_text()
+    assert "(m) Asymptotics" in text and "asymptotic exponents: min agreeing digits" in text
+    assert "asymptotic prefactors: min agreeing digits" in text
+    assert "alpha_B = 1 + alpha_A" in text
+
+
 def test_reproducible(report, tmp_path):
     again = reproduce(tmp_path, quick=True, progress=False)
     a = json.loads(report["json"].read_text())["comparisons"]
