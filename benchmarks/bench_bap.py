@@ -11,23 +11,12 @@ instance at N = 1000, P = 2000, M = 2000 with 100 times.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import time
 
 import numpy as np
 
+from _bench import emit, median_time
 from numerics import BAPModel, bap_theory
 from numerics._simulate_bap import simulate_bap_instance
-
-
-def timeit(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main(argv=None):
@@ -40,35 +29,29 @@ def main(argv=None):
     base = dict(M=2000, alpha=1.5, beta=1.0)
     bap_theory(BAPModel(N=200, P=500, **base), t[:3])      # warm-up
     out = {
-        "curve_100_times_finite_N_P_M=2000_s": timeit(lambda: bap_theory(BAPModel(N=200, P=500, **base), t), R),
-        "curve_100_times_finite_N_P_M=1000_s": timeit(
+        "curve_100_times_finite_N_P_M=2000_s": median_time(lambda: bap_theory(BAPModel(N=200, P=500, **base), t), R),
+        "curve_100_times_finite_N_P_M=1000_s": median_time(
             lambda: bap_theory(BAPModel(M=1000, alpha=1.5, beta=1.0, N=200, P=500), t), R),
-        "curve_100_times_P_inf_s": timeit(lambda: bap_theory(BAPModel(N=200, P="inf", **base), t), R),
-        "curve_100_times_gradient_descent_s": timeit(
+        "curve_100_times_P_inf_s": median_time(lambda: bap_theory(BAPModel(N=200, P="inf", **base), t), R),
+        "curve_100_times_gradient_descent_s": median_time(
             lambda: bap_theory(BAPModel(N=200, P=500, eta=0.5, **base), np.round(t) * 0.5), R),
-        "curve_100_times_online_sgd_B=8_s": timeit(
+        "curve_100_times_online_sgd_B=8_s": median_time(
             lambda: bap_theory(BAPModel(N=200, P="inf", eta=0.5, batch=8, **base), np.round(t) * 0.5), R),
-        "curve_100_times_ensemble_4_s": timeit(lambda: bap_theory(BAPModel(N=200, P=500, ensemble=4, **base), t), R),
-        "curve_100_times_finite_N_P_M=inf_s": timeit(
+        "curve_100_times_ensemble_4_s": median_time(lambda: bap_theory(BAPModel(N=200, P=500, ensemble=4, **base), t), R),
+        "curve_100_times_finite_N_P_M=inf_s": median_time(
             lambda: bap_theory(BAPModel(M="inf", alpha=1.5, beta=1.0, N=200, P=500), t), R),
-        "curve_100_times_finite_N_P_M=10^7_s": timeit(
+        "curve_100_times_finite_N_P_M=10^7_s": median_time(
             lambda: bap_theory(BAPModel(M=10**7, alpha=1.5, beta=1.0, N=200, P=500), t), R),
-        "point_finite_N_P_M=inf_20_digits_s": timeit(
+        "point_finite_N_P_M=inf_20_digits_s": median_time(
             lambda: bap_theory(BAPModel(M="inf", alpha=1.5, beta=1.0, N=200, P=500), [100.0], dps=20),
             max(1, R // 2)),
-        "curve_10_times_P_inf_20_digits_s": timeit(
+        "curve_10_times_P_inf_20_digits_s": median_time(
             lambda: bap_theory(BAPModel(M=500, alpha=1.5, beta=1.0, N=100, P="inf"), t[::10], dps=20), max(1, R // 2)),
     }
     m = BAPModel(M=2000, alpha=1.5, beta=1.0, N=1000, P=2000)
-    out["simulation_instance_N=1000_P=2000_M=2000_100_times_s"] = timeit(
+    out["simulation_instance_N=1000_P=2000_M=2000_100_times_s"] = median_time(
         lambda: simulate_bap_instance(m, np.random.default_rng(0), t), max(1, R // 2))
-    width = max(len(k) for k in out)
-    for k, v in out.items():
-        print(f"{k:<{width}}  {v:.4g}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=2)
-    return out
+    return emit(out, args.json)
 
 
 if __name__ == "__main__":

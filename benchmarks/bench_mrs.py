@@ -13,13 +13,13 @@ Measures (median wall time over repeats):
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 
 import numpy as np
 import scipy.linalg
 
+from _bench import emit
 from numerics import MRSModel, mrs_theory, mrs_theory_grid
 from numerics._simulate import simulate_mrs_instance
 
@@ -85,13 +85,7 @@ def main(argv=None):
             "instance_over_gemm_svd_draw": inst / (gemm + svd + draw),
         })
 
-    width = max(len(k) for k in out)
-    for k, v in out.items():
-        print(f"{k:<{width}}  {v:.4g}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=2)
-    return out
+    return emit(out, args.json)
 
 
 if __name__ == "__main__":
