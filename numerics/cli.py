@@ -558,11 +558,10 @@ def compute_optimal_exponents(derivation=None) -> dict:
     (sympy expressions in model B's ``alpha``, ``beta``; keys ``N``, ``t``, ``L``).
 
     Taken from ``derive_bap()``'s results ``compute_optimal_*`` when present.
-    Otherwise derived here from its exponents: ``L(t, N) ~ a t^-beta + b N^-c``
-    with ``beta = -exponent_t`` and ``c = -exponent_N = alpha min(beta, 1)``;
-    ``t = C/N``, the stationarity condition ``dL/dN = 0`` is solved
-    symbolically and the exponents are the logarithmic derivatives
-    ``d log X*/d log C``.  (Candidate to move into ``theory/``.)
+    Otherwise from its exponents through the asymptotics engine's optimiser of
+    ``L(t, N) ~ a t^-beta + b N^-c`` at ``C = N t``
+    (:func:`theory._asymptotics._compute_optimal_generic`), with
+    ``beta = -exponent_t`` and ``c = -exponent_N = alpha min(beta, 1)``.
 
     >>> e = compute_optimal_exponents()
     >>> from theory._bap import alpha, beta
@@ -572,23 +571,17 @@ def compute_optimal_exponents(derivation=None) -> dict:
     import sympy as sp
 
     from theory import derive_bap
+    from theory._asymptotics import _compute_optimal_generic
+    from theory._bap import BAP_SYMBOLS
 
     d = derive_bap() if derivation is None else derivation
     if all(key in d.results for _, key in _CO_KEYS):
         return {name: d.results[key] for name, key in _CO_KEYS}
-    bt, c_val = -d["exponent_t"], -d["exponent_N"]
-    a, b, C, N, t, be, c = sp.symbols("a b C N t beta_ c_", positive=True)
-    L = (a * t ** -be + b * N ** -c).subs(t, C / N)
-    roots = [r for r in sp.solve(sp.diff(L, N), N) if r.is_positive is not False]
-    if len(roots) != 1:
-        raise ValueError(f"compute-optimal stationarity condition: expected one root, got {roots}")
-    Nstar = roots[0]
-
-    def elasticity(f):
-        return sp.simplify(sp.expand_log(C * sp.diff(sp.log(f), C), force=True))
-
-    out = {"N": elasticity(Nstar), "t": elasticity(C / Nstar), "L": elasticity(L.subs(N, Nstar))}
-    return {k: sp.simplify(v.subs({be: bt, c: c_val}, simultaneous=True)) for k, v in out.items()}
+    co = _compute_optimal_generic()
+    c = co["symbols"][2]
+    sub = {BAP_SYMBOLS["beta"]: -d["exponent_t"], c: -d["exponent_N"]}
+    return {name: sp.simplify(co["exponents"][key].subs(sub, simultaneous=True))
+            for name, key in (("N", "N"), ("t", "t"), ("L", "loss"))}
 
 
 def _cmd_bap_compute_optimal(args):
