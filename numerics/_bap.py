@@ -28,7 +28,7 @@ chosen for ``dps`` digits).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import mpmath
@@ -46,6 +46,13 @@ TALBOT_NODES = 24
 #: The same for the double (two-frequency) inversion, whose round-off grows like eps e^{4n/5}:
 #: 18 nodes balance the two at ~1e-11 relative (measured against 18 digits).
 TWO_POINT_NODES = 18
+#: Relative truncation error of each route's quadrature (measured against 18+ digits); the
+#: round-off part of :attr:`BAPTheory.accuracy` is ``_ROUNDOFF`` times the sum of the
+#: absolute values of the quadrature terms.
+_TRUNCATION = {"closed": 1e-14, "one": 1e-13, "two": 1e-11, "sgd": 1e-8}
+_ROUNDOFF = 64 * np.finfo(float).eps
+#: Late-time cut: past ``_LATE / (2 lambda_min(K))`` every transient is below e^-_LATE of L(0).
+_LATE = 80.0
 
 
 @lru_cache(maxsize=32)
@@ -117,7 +124,7 @@ def _talbot_double(h_and_s, tau, r, nodes):
         first = 0.5 * np.real(np.exp(s0 * tau) * h0)
     if not (np.all(np.isfinite(terms)) and np.all(np.isfinite(first))):
         raise FloatingPointError("Talbot quadrature produced a non-finite term")
-    return r / nodes * (first + terms.sum(axis=1))
+    return r / nodes * (first + terms.sum(axis=1)), r / nodes * (np.abs(first) + np.abs(terms).sum(axis=1))
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,13 @@ class BAPTheory:
     test_loss, train_loss : arrays (float, or mpmath numbers when ``dps`` is set)
     final_loss : the ``t -> inf`` test loss (``kappa_0 g1(kappa_0)`` at ``P = inf``)
     method, dps, nodes : how it was computed
+    accuracy : array of float
+        Estimated absolute accuracy of ``test_loss`` and ``train_loss`` at each
+        time: the round-off of the inversion (machine epsilon, or ``10^-dps``,
+        times the sum of the absolute values of the quadrature terms) plus its
+        truncation (relative).  A loss is never negative: round-off below zero
+        is returned as ``0``, and any value below ``accuracy`` means only "between
+        0 and ``accuracy``".
     """
 
     model: BAPModel
@@ -142,6 +156,7 @@ class BAPTheory:
     dps: int | None
     nodes: int
     _ctx: object = field(default=None, repr=False, compare=False)
+    accuracy: object = None
 
     def to_dict(self, digits=None) -> dict:
         def fmt(x):
@@ -154,7 +169,8 @@ class BAPTheory:
                 "test_loss": [fmt(x) for x in self.test_loss],
                 "train_loss": [fmt(x) for x in self.train_loss],
                 "final_loss": fmt(self.final_loss) if self.final_loss is not None else None,
-                "method": self.method, "dps": self.dps, "nodes": self.nodes}
+                "method": self.method, "dps": self.dps, "nodes": self.nodes,
+                "accuracy": None if self.accuracy is None else [float(a) for a in self.accuracy]}
 
     def __str__(self):
         return (f"BAP theory ({self.method}; N={self.model.N}, P={self.model.P}, M={self.model.M}): "
@@ -227,30 +243,56 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
         steps = t / eta
         if np.any(np.abs(steps - np.round(steps)) > 1e-9 * np.maximum(steps, 1)):
             raise ValueError(f"times must be multiples of eta = {eta:g} for gradient descent")
+    if eta is not None and model.batch is None:
+        _check_gd_step(model, spec)
     if model.batch is not None:
-        return _sgd_theory(model, spec, t, dps)
+        res = _sgd_theory(model, spec, np.minimum(t, _late_time(model, spec)), dps)
+    else:
+        res = _theory_routes(model, spec, np.minimum(t, _late_time(model, spec)), dps, eta)
+    return _finish(res, t)
+
+
+def _gd_edge(model, spec):
+    """``lambda_max(K)`` for the gradient-descent stability check."""
+    if math.isinf(model.N) and math.isinf(model.P):
+        return float(spec.lambda_max)
+    return spectral_edge(spec, model.N, model.P)
+
+
+def _check_gd_step(model, spec):
+    """Gradient descent is stable iff every mode's factor ``|1 - eta lambda| < 1`` on the
+    spectrum of ``K``: ``eta < 2 / lambda_max(K)`` (modes with ``eta lambda > 1``
+    oscillate but decay)."""
+    eta, lmax = float(model.eta), _gd_edge(model, spec)
+    if not eta * lmax < 2:
+        raise ValueError(f"eta must be < 2/lambda_max(K) = {2 / lmax:.6g} for gradient descent (the edge of "
+                         f"stability; lambda_max(K) = {lmax:.6g} is the spectral edge of the deterministic "
+                         f"equivalent), got {eta:g}")
+    return lmax
+
+
+def _mp_accuracy(vals, dps, L0):
+    return np.array([10.0 ** (1 - dps) * max(abs(float(v)), 1e-300) + 10.0 ** -dps * 1e-10 * float(L0)
+                     for v in vals])
+
+
+def _theory_routes(model, spec, t, dps, eta):
+    L0 = float(spec.total("u"))
     if eta is not None:
-        if math.isinf(model.N) and math.isinf(model.P):
-            lmax = float(spec.lambda_max)
-        else:
-            lmax = spectral_edge(spec, model.N, model.P)
-        if not eta * lmax < 1:
-            raise ValueError(f"eta must be < 1/lambda_max(K) = {1 / lmax:.4g} for the gradient-descent "
-                             f"theory (the spectral edge of the deterministic equivalent), got {eta:g}")
         if math.isinf(model.N) and math.isinf(model.P) and not math.isinf(model.M):
             n = np.round(t / eta)
             if dps is None:
                 lam, u2 = spec.lam_u()
                 vals = (u2[None, :] * (1 - eta * lam[None, :]) ** (2 * n[:, None])).sum(axis=1)
                 return BAPTheory(model, t, vals, vals.copy(), 0.0, "closed form (N = P = inf, gradient descent)",
-                                 None, 0)
+                                 None, 0, accuracy=_TRUNCATION["closed"] * np.maximum(vals, L0 * 1e-3))
             ctx, out = _context(dps + 10), _context(dps)
             sp = BAPSpectrum(model, ctx)
             lam, u2 = sp.lam_u()
             e = ctx.mpf(model.eta)
             vals = [out.mpf(ctx.fsum(u * (1 - e * l) ** (2 * int(k)) for l, u in zip(lam, u2))) for k in n]
             return BAPTheory(model, t, vals, list(vals), out.zero, "closed form (N = P = inf, gradient descent)",
-                             dps, 0, out)
+                             dps, 0, out, accuracy=_mp_accuracy(vals, dps, L0))
     two_point = (not math.isinf(model.P)
                  or (not math.isinf(model.N) and (model.ensemble > 1 or eta is not None
                                                   or _near_threshold(model, "N")))
@@ -261,44 +303,133 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
         method = ("double Talbot in (kappa, kappa')" + (f", ensemble of {model.ensemble}" if model.ensemble > 1 else "")
                   + (f", gradient descent eta={eta:g}" if eta is not None else ""))
         if dps is None:
-            test, train = _two_point_curves(spec, model.N, model.P, float(model.noise_var), t,
-                                            ensemble=model.ensemble, eta=eta)
+            test, train, ab_test, ab_train = _two_point_curves(spec, model.N, model.P, float(model.noise_var), t,
+                                                               ensemble=model.ensemble, eta=eta, with_abs=True)
             if math.isinf(model.P):
-                train = test.copy()
+                train, ab_train = test.copy(), ab_test
+            trunc = _TRUNCATION["two"]
+            if eta is not None:
+                # the contour in w is capped for the first steps: ~0.15 n^0.4 digits per node (measured
+                # against the closed form at N = P = inf, eta lambda_max up to 1.9), 1e-7 at worst later on
+                trunc = np.maximum(1e-7, 10.0 ** (-0.15 * np.maximum(np.round(t / eta), 1) ** 0.4 * TALBOT_NODES))
+            acc = _ROUNDOFF * np.maximum(ab_test, ab_train) + trunc * np.maximum(np.abs(test), np.abs(train))
             return BAPTheory(model, t, test, train, final, method, None,
-                             TWO_POINT_NODES if eta is None else TALBOT_NODES)
+                             TWO_POINT_NODES if eta is None else TALBOT_NODES, accuracy=acc)
         test, train, nodes, out = _two_point_curves_mp(model, t, dps)
         if math.isinf(model.P):
             train = list(test)
-        return BAPTheory(model, t, test, train, None if final is None else out.inf, method, dps, nodes, out)
+        acc = np.maximum(_mp_accuracy(test, dps, L0), _mp_accuracy(train, dps, L0))
+        return BAPTheory(model, t, test, train, None if final is None else out.inf, method, dps, nodes, out,
+                         accuracy=acc)
     if math.isinf(model.N):
         if dps is None:
             vals = spec.decay(t)
-            return BAPTheory(model, t, vals, vals.copy(), 0.0, "closed form (N = P = inf)", None, 0)
+            return BAPTheory(model, t, vals, vals.copy(), 0.0, "closed form (N = P = inf)", None, 0,
+                             accuracy=_TRUNCATION["closed"] * np.asarray(vals))
         ctx = _context(dps + 10)
         out = _context(dps)
         vals = [out.mpf(v) for v in BAPSpectrum(model, ctx).decay([ctx.mpf(x) for x in t])]
-        return BAPTheory(model, t, vals, list(vals), out.zero, "closed form (N = P = inf)", dps, 0, out)
+        return BAPTheory(model, t, vals, list(vals), out.zero, "closed form (N = P = inf)", dps, 0, out,
+                         accuracy=_mp_accuracy(vals, dps, L0))
     return _talbot_curve(model, model.N, t, dps, kind="test")
+
+
+def _finish(res, t):
+    """The result at the requested times: no loss below zero (round-off of the inversion is
+    returned as 0; :attr:`BAPTheory.accuracy` says how far from 0 a value can be trusted)."""
+    if res.dps is None:
+        test = np.maximum(np.asarray(res.test_loss, dtype=float), 0.0)
+        train = np.maximum(np.asarray(res.train_loss, dtype=float), 0.0)
+    else:
+        z = res._ctx.zero
+        test = [v if v > 0 else z for v in res.test_loss]
+        train = [v if v > 0 else z for v in res.train_loss]
+    acc = res.accuracy
+    if acc is None:
+        acc = _TRUNCATION["closed"] * np.asarray([float(v) for v in res.test_loss])
+    return replace(res, times=t, test_loss=test, train_loss=train, accuracy=np.asarray(acc, dtype=float))
+
+
+def _late_time(model, spec):
+    """A time past which the loss equals its ``t -> inf`` limit to far below double precision:
+    every transient decays at least as ``e^{-2 lambda_min t}`` (gradient flow) or
+    ``max|1 - eta lambda|^{2n}`` (gradient descent), ``lambda`` over the non-zero spectrum of
+    ``K``.  ``inf`` where the spectrum reaches 0 (no such time) or where it is not needed
+    (closed forms at ``N = P = inf``; online SGD)."""
+    if model.batch is not None or (math.isinf(model.N) and math.isinf(model.P)):
+        return math.inf
+    low = _lower_edge(spec, model.N, model.P)
+    if low is None:
+        return math.inf
+    if model.eta is None:
+        return _LATE / (2 * low)
+    eta = float(model.eta)
+    try:
+        lmax = _gd_edge(model, spec)
+    except (ValueError, FloatingPointError):
+        return math.inf
+    factor = max(abs(1 - eta * low), abs(1 - eta * lmax))
+    if not factor < 1:
+        return math.inf            # unstable: refused by the route
+    steps = math.ceil(_LATE / (-2 * math.log(factor)))
+    return eta * steps
+
+
+def _lower_edge(spec, N, P):
+    """Lower edge ``lambda_min`` of the non-zero spectrum of ``K`` (deterministic equivalent),
+    or ``None`` where it reaches 0 (``min(N, P) = M``, or ``N = P``).
+
+    Mirror of :func:`spectral_edge`: below ``kappa_b`` (``kappa_0`` if ``min(N, P) < M``, else
+    0) ``s(kappa)`` is negative down to its next zero or the pole at ``-lambda_M``; its minimum
+    there is ``-lambda_min``."""
+    m = min(N, P)
+    if m == spec.M or (N == P and m < spec.M):
+        return None
+    if math.isinf(spec.M):
+        lam_lo = 0.0
+    elif spec.power_law:
+        lam_lo = float(spec.M) ** -float(spec.alpha)
+    else:
+        lam_lo = float(min(spec.lam))
+    kb = float(_kappa0(spec, m)) if m < spec.M else 0.0
+    span = kb + lam_lo
+    if not span > 0:
+        return None
+    d = span * np.logspace(-10, math.log10(1 - 1e-9), 1500)
+    kap = kb - d
+    if math.isinf(spec.M):
+        kap = kap[kap > 1e-8 * kb]
+    with np.errstate(all="ignore"):
+        sv = _s_and_ds(spec, kap.astype(complex), N, P)[0].real
+    bad = np.flatnonzero(~(sv < 0))
+    stop = bad[0] if bad.size else sv.size
+    if stop < 3:
+        return None
+    i = int(np.argmin(sv[:stop]))
+    lo_i, hi_i = max(i - 1, 0), min(i + 1, stop - 1)
+    from scipy.optimize import minimize_scalar
+    res = minimize_scalar(lambda k: float(_s_and_ds(spec, np.array([k], dtype=complex), N, P)[0][0].real),
+                          bounds=(kap[hi_i], kap[lo_i]), method="bounded", options={"xatol": 1e-14 * span})
+    low = -min(float(res.fun), float(sv[i]))
+    return low if low > 0 else None
 
 
 def _sgd_theory(model, spec, t, dps):
     """Online SGD (``P = inf``, batch ``B``): :mod:`numerics._bap_sgd`."""
-    from ._bap_sgd import SGD_NODES, sgd_curve, sgd_final_loss, sgd_stability_bound
+    from ._bap_sgd import SGD_NODES, sgd_curve, sgd_final_loss, sgd_max_step
 
     if dps is not None:
         raise ValueError("dps: the online-SGD theory runs in double precision only (dps=None)")
     eta, B = float(model.eta), int(model.batch)
-    edge = float(spec.lambda_max) if math.isinf(model.N) else spectral_edge(spec, model.N, math.inf)
-    bound = sgd_stability_bound(edge, B)
+    bound, why = sgd_max_step(spec, model.N, B)
     if not eta < bound:
-        raise ValueError(f"eta must be < 2/(lambda_max(K) (1 + 1/B)) = {bound:.4g} for online SGD with "
-                         f"batch {B} (beyond it the second moment diverges), got {eta:g}")
-    vals = sgd_curve(spec, model.N, eta, B, float(model.noise_var), t)
+        raise ValueError(f"eta must be < {bound:.6g} for online SGD with batch {B} ({why}), got {eta:g}")
+    vals, absum = sgd_curve(spec, model.N, eta, B, float(model.noise_var), t, with_abs=True)
     final = sgd_final_loss(spec, model.N, eta, B, float(model.noise_var))
     return BAPTheory(model, t, vals, vals.copy(), final,
                      f"online SGD (batch {B}, eta={eta:g}): generating function of the second-moment "
-                     "recursion, Talbot in w", None, SGD_NODES)
+                     "recursion, Talbot in w", None, SGD_NODES,
+                     accuracy=_ROUNDOFF * absum + _TRUNCATION["sgd"] * np.abs(vals))
 
 
 def bap_train_loss_infinite_width(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
@@ -314,15 +445,21 @@ def bap_train_loss_infinite_width(model: BAPModel, times, *, dps: int | None = N
         raise ValueError("N must be inf and P finite for bap_train_loss_infinite_width")
     dps = _check_dps(dps)
     t = _times(times)
-    if _near_threshold(model, "P"):
+    spec = BAPSpectrum(model)
+    te = np.minimum(t, _late_time(model, spec))
+    if _near_threshold(model, "P") or float(model.noise_var) > 0:
+        # the one-point train kernel is noise-free: label noise goes through the two-point route
         if dps is None:
-            _, train = _two_point_curves(BAPSpectrum(model), math.inf, model.P, float(model.noise_var), t)
+            _, train, _, ab = _two_point_curves(spec, math.inf, model.P, float(model.noise_var), te,
+                                                with_abs=True)
             nodes, out = TWO_POINT_NODES, None
+            acc = _ROUNDOFF * ab + _TRUNCATION["two"] * np.abs(train)
         else:
-            _, train, nodes, out = _two_point_curves_mp(model, t, dps)
-        return BAPTheory(model, t, train, train, 0.0 if dps is None else out.zero,
-                         "double Talbot in (kappa, kappa') (train loss)", dps, nodes, out)
-    return _talbot_curve(model, model.P, t, dps, kind="train")
+            _, train, nodes, out = _two_point_curves_mp(model, te, dps)
+            acc = _mp_accuracy(train, dps, spec.total("u"))
+        return _finish(BAPTheory(model, te, train, train, 0.0 if dps is None else out.zero,
+                                 "double Talbot in (kappa, kappa') (train loss)", dps, nodes, out, accuracy=acc), t)
+    return _finish(_talbot_curve(model, model.P, te, dps, kind="train"), t)
 
 
 def _talbot_curve(model, n, t, dps, kind):
@@ -357,9 +494,12 @@ def _talbot_curve(model, n, t, dps, kind):
             inside = r < 2 * k0
             r = np.where(inside, k0 / 2, r)
             add = np.where(inside, final, 0.0)    # the train kernel has no pole at kappa0
-        vals[~zero] = _talbot_double(hs, tz, r, nodes) + add
+        acc = np.where(zero, _TRUNCATION["closed"] * float(spec.total("u")), 0.0)
+        vals[~zero], absum = _talbot_double(hs, tz, r, nodes)
+        vals[~zero] += add
+        acc[~zero] = _ROUNDOFF * absum + _TRUNCATION["one"] * np.abs(vals[~zero])
         return BAPTheory(model, t, vals, vals.copy() if kind == "test" else vals, final if kind == "test" else 0.0,
-                         f"fixed Talbot in kappa ({kind} loss)", None, nodes)
+                         f"fixed Talbot in kappa ({kind} loss)", None, nodes, accuracy=acc)
     nodes = int(math.ceil(dps / 0.6)) + 8
     ctx = _context(dps + nodes + 10)
     out = _context(dps)
@@ -401,7 +541,7 @@ def _talbot_curve(model, n, t, dps, kind):
             acc += ctx.re(ctx.exp(sk * x) * h * ctx.mpc(1, sig))
         vals.append(out.mpf(r / nodes * acc + add))
     return BAPTheory(model, t, vals, list(vals), out.mpf(final), f"fixed Talbot in kappa ({kind} loss)",
-                     dps, nodes, out)
+                     dps, nodes, out, accuracy=_mp_accuracy(vals, dps, L0))
 
 
 # --------------------------------------------------------------------------
@@ -596,13 +736,15 @@ def _talbot_nodes(r, nodes):
     return r * kap, r / (2 * nodes) * (1 + 1j * sigma)
 
 
-def _two_point_curves(spec, N, P, noise, t, nodes=None, ensemble=1, eta=None):
+def _two_point_curves(spec, N, P, noise, t, nodes=None, ensemble=1, eta=None, *, with_abs=False):
     """Test and train loss at times t (double precision) for finite N and/or P.
 
     ``nodes`` defaults to :data:`TWO_POINT_NODES` for gradient flow and to
     :data:`TALBOT_NODES` for gradient descent (whose contour radius is capped at
     0.9 in ``w`` for the first steps, where more nodes are needed and the
-    round-off growth ``e^{2 n r}`` is small).
+    round-off growth ``e^{2 n r}`` is small).  ``with_abs``: also return the sums
+    of the absolute values of the quadrature terms (test, train), the scale of
+    the round-off.
 
     The matrix products are small (2n-1 nodes by 2n-1): one BLAS thread is
     faster than several, and immune to thread oversubscription.
@@ -610,17 +752,35 @@ def _two_point_curves(spec, N, P, noise, t, nodes=None, ensemble=1, eta=None):
     if nodes is None:
         nodes = TWO_POINT_NODES if eta is None else TALBOT_NODES
     with threadpool_limits(limits=1, user_api="blas"):
-        return _two_point_curves_impl(spec, N, P, noise, t, nodes, ensemble, eta)
+        out = _two_point_curves_impl(spec, N, P, noise, t, nodes, ensemble, eta)
+    return out if with_abs else out[:2]
+
+
+def _gd_branches(spec, N, P, eta):
+    """The contours of gradient descent in the step factor ``u = 1 + eta s``.
+
+    ``u^n`` is entire, so any closed contour around the spectrum ``u in [1 - eta
+    lambda_max(K), 1]`` (and the pole at ``u = 1``) gives ``L(n)``.  The branch
+    ``u = e^w`` (Talbot in ``w``) encloses ``(0, 1]``; past ``eta lambda_max > 1``
+    the modes oscillate (``u < 0``) and a second branch ``u = -e^w`` encloses
+    ``[u_min, 0)``.  Both loops run counterclockwise and meet at ``u = 0``, where
+    ``u^n`` vanishes, so their sum is one closed contour.  Returns the signs
+    (+1, or +1 and -1) of the branches."""
+    edge = float(spec.lambda_max) if (math.isinf(N) and math.isinf(P)) else spectral_edge(spec, N, P)
+    return (1, -1) if eta * edge > 1 else (1,)
 
 
 def _two_point_curves_impl(spec, N, P, noise, t, nodes, ensemble, eta):
     t = np.asarray(t, dtype=float)
     test = np.empty_like(t)
     train = np.empty_like(t)
+    abs_test = np.zeros_like(t)
+    abs_train = np.zeros_like(t)
     L0 = float(spec.total("u"))
     zero = t == 0
     test[zero] = L0
-    train[zero] = L0
+    # at t = 0 the train loss is the mean squared label, noise included
+    train[zero] = L0 + (0.0 if math.isinf(P) else noise)
     m = min(N, P)
     k0 = _kappa0(spec, m) if m < spec.M else None
     idx = np.flatnonzero(~zero)
@@ -628,40 +788,64 @@ def _two_point_curves_impl(spec, N, P, noise, t, nodes, ensemble, eta):
     # on the negative real s axis), radius r = 2n/(5t) grouped in half octaves; kappa(s)
     # at the complex nodes by Newton continuation along the contour from the real root.
     # gradient flow: weight e^{s t}, Talbot in s.  Gradient descent (step eta): weight
-    # (1 + eta s)^n = e^{n w}, Talbot in w with s = (e^w - 1)/eta.
+    # (1 + eta s)^n = e^{n w}, Talbot in w with s = (e^w - 1)/eta, and past eta lambda_max = 1
+    # a second branch 1 + eta s = -e^w (see _gd_branches).
     x = t[idx] if eta is None else np.round(t[idx] / eta)
     keys = np.round(np.log2(2 * nodes / (5 * x)) * 2) / 2   # half-octave groups share a contour
     if eta is not None:
         keys = np.minimum(keys, math.log2(0.9))   # keep |Im w| < pi: e^w must not wind around
     ukeys = np.unique(keys)
     if not ukeys.size:
-        return test, train
+        return test, train, abs_test, abs_train
     radii = 2.0 ** ukeys
-    if eta is None:
-        shape = lambda th: radii * _talbot_shape(th)  # noqa: E731
-    else:
-        shape = lambda th: np.expm1(radii * _talbot_shape(th)) / eta  # noqa: E731
-    kaps = _kappa_on_contours(spec, N, P, shape, nodes, k0)
+    signs = (1,) if eta is None else _gd_branches(spec, N, P, eta)
+    kaps = []
+    for sign in signs:
+        if eta is None:
+            shape = lambda th: radii * _talbot_shape(th)  # noqa: E731
+        elif sign > 0:
+            shape = lambda th: np.expm1(radii * _talbot_shape(th)) / eta  # noqa: E731
+        else:
+            # s = -(e^w + 1)/eta has Im s < 0 on the upper half of the w contour: continue along
+            # the conjugate (Im s > 0) and reverse the node order
+            shape = lambda th: -(np.exp(radii * np.conj(_talbot_shape(th))) + 1) / eta  # noqa: E731
+        kb = _kappa_on_contours(spec, N, P, shape, nodes, k0)
+        kaps.append(kb if sign > 0 else kb[:, ::-1])
     for b, key in enumerate(ukeys):
         sel = idx[keys == key]
         r = 2.0 ** key
         z_nodes, c = _talbot_nodes(r, nodes)            # contour variable (s, or w for GD)
-        n1, s, ds, Gt, Gr = _kernels(spec, kaps[b], N, P, noise, ensemble)
-        s_nodes = z_nodes if eta is None else np.expm1(z_nodes) / eta
+        kap_b, s_b, a_b = [], [], []
+        for sign, kk in zip(signs, kaps):
+            if eta is None:
+                s_nodes = z_nodes
+            else:
+                s_nodes = (np.expm1(z_nodes) if sign > 0 else -(np.exp(z_nodes) + 1)) / eta
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+                if eta is None:
+                    a = c[None, :] * np.exp(s_nodes[None, :] * t[sel][:, None]) / s_nodes[None, :]
+                else:
+                    # c (ds/dw) u^n / s with u = sign e^w
+                    n = np.round(t[sel] / eta)
+                    par = np.where(n % 2 == 1, float(sign), 1.0)
+                    a = ((sign * c * np.exp(z_nodes) / (eta * s_nodes))[None, :]
+                         * np.exp(z_nodes[None, :] * n[:, None]) * par[:, None])
+            kap_b.append(kk[b])
+            s_b.append(s_nodes)
+            a_b.append(a)
+        kap_all, s_nodes, a = np.concatenate(kap_b), np.concatenate(s_b), np.concatenate(a_b, axis=1)
+        n1, s, ds, Gt, Gr = _kernels(spec, kap_all, N, P, noise, ensemble)
         # residual of s(kappa) = s_node; s carries round-off ~ eps |kappa| from 1 - n1/N, 1 - n1/P
-        if np.any(np.abs(s - s_nodes) > 1e-8 * np.abs(s_nodes) + 1e-12 * np.abs(kaps[b])):
+        if np.any(np.abs(s - s_nodes) > 1e-8 * np.abs(s_nodes) + 1e-12 * np.abs(kap_all)):
             raise FloatingPointError(f"kappa(s) continuation failed at t ~ {t[sel].max():.3g}")
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            if eta is None:
-                a = c[None, :] * np.exp(s_nodes[None, :] * t[sel][:, None]) / s_nodes[None, :]
-            else:
-                n = np.round(t[sel] / eta)
-                a = (c * np.exp(z_nodes) / (eta * s_nodes))[None, :] * np.exp(z_nodes[None, :] * n[:, None])
-        for G, out in ((Gt, test), (Gr, train)):
-            out[sel] = np.real(np.einsum("tk,kl,tl->t", a, G, a))
+            aa = np.abs(a)
+            for G, out, ab in ((Gt, test, abs_test), (Gr, train, abs_train)):
+                out[sel] = np.real(np.einsum("tk,kl,tl->t", a, G, a))
+                ab[sel] = np.einsum("tk,kl,tl->t", aa, np.abs(G), aa)
     if not (np.all(np.isfinite(test)) and np.all(np.isfinite(train))):
         raise FloatingPointError("two-point Talbot quadrature produced a non-finite value")
-    return test, train
+    return test, train, abs_test, abs_train
 
 
 def _two_point_curves_mp(model, t, dps):
@@ -683,11 +867,12 @@ def _two_point_curves_mp(model, t, dps):
     m = min(N, P)
     k0 = _kappa0(spec_d, m) if m < model.M else None
     L0 = out.mpf(spec.total("u"))
+    signs = (1,) if eta is None else _gd_branches(spec_d, N, P, float(model.eta))
     test, train = [], []
     for x in t:
         if x == 0:
             test.append(L0)
-            train.append(L0)
+            train.append(L0 + (0 if math.isinf(P) else out.mpf(model.noise_var)))
             continue
         xm = ctx.mpf(x)
         n_steps = None if eta is None else int(round(x / float(model.eta)))
@@ -697,11 +882,6 @@ def _two_point_curves_mp(model, t, dps):
         if eta is not None:
             r = min(r, ctx.mpf("0.9"))
         rf = float(r)
-        if eta is None:
-            shape = lambda th, rf=rf: np.array([rf * _talbot_shape(th)])  # noqa: E731
-        else:
-            shape = lambda th, rf=rf: np.array([np.expm1(rf * _talbot_shape(th)) / float(model.eta)])  # noqa: E731
-        kap_d = _kappa_on_contours(spec_d, N, P, shape, nodes, k0)[0]
         # nodes in mpmath: theta_k = k pi / n, k = 0..n-1 (the conjugate half by symmetry)
         zs, cs = [], []
         for k in range(nodes):
@@ -713,19 +893,36 @@ def _two_point_curves_mp(model, t, dps):
                 cot = ctx.cot(th)
                 zs.append(r * th * ctx.mpc(cot, 1))
                 cs.append(r / (2 * nodes) * ctx.mpc(1, th + (th * cot - 1) * cot))
-        s_nodes = zs if eta is None else [ctx.expm1(z) / eta for z in zs]
-        kap = [ctx.mpc(v) for v in kap_d[nodes - 1:]]
-        kap = _polish_kappa(spec, kap, s_nodes, iN, iP)
         full = lambda v: [ctx.conj(a) for a in v[:0:-1]] + list(v)  # noqa: E731
-        kap_all = np.array(full(kap), dtype=object)
-        z_all, c_all, s_all = full(zs), full(cs), full(s_nodes)
-        _, _, _, Gt, Gr = _kernels(spec, kap_all, N if math.isinf(N) else ctx.mpf(N),
+        kap_all, a_all = [], []
+        for sign in signs:
+            if eta is None:
+                shape = lambda th, rf=rf: np.array([rf * _talbot_shape(th)])  # noqa: E731
+                s_nodes = zs
+            elif sign > 0:
+                shape = lambda th, rf=rf: np.array([np.expm1(rf * _talbot_shape(th)) / float(model.eta)])  # noqa: E731
+                s_nodes = [ctx.expm1(z) / eta for z in zs]
+            else:   # u = 1 + eta s = -e^w (oscillating modes, see _gd_branches): conjugate nodes
+                shape = lambda th, rf=rf: np.array(  # noqa: E731
+                    [-(np.exp(rf * np.conj(_talbot_shape(th))) + 1) / float(model.eta)])
+                s_nodes = [ctx.conj(-(ctx.exp(z) + 1) / eta) for z in zs]
+            kap_d = _kappa_on_contours(spec_d, N, P, shape, nodes, k0)[0]
+            kap = [ctx.mpc(v) for v in kap_d[nodes - 1:]]
+            kap = _polish_kappa(spec, kap, s_nodes, iN, iP)
+            if eta is not None and sign < 0:   # back to the nodes w_k (conjugates)
+                kap = [ctx.conj(v) for v in kap]
+                s_nodes = [ctx.conj(v) for v in s_nodes]
+            z_all, c_all, s_all = full(zs), full(cs), full(s_nodes)
+            kap_all += full(kap)
+            if eta is None:
+                a_all += [c * ctx.exp(s * xm) / s for c, s in zip(c_all, s_all)]
+            else:
+                par = sign ** (n_steps % 2)
+                a_all += [par * sign * c * ctx.exp(z) / (eta * s) * ctx.exp(z * n_steps)
+                          for c, z, s in zip(c_all, z_all, s_all)]
+        _, _, _, Gt, Gr = _kernels(spec, np.array(kap_all, dtype=object), N if math.isinf(N) else ctx.mpf(N),
                                    P if math.isinf(P) else ctx.mpf(P), noise, model.ensemble)
-        if eta is None:
-            a = [c * ctx.exp(s * xm) / s for c, s in zip(c_all, s_all)]
-        else:
-            a = [c * ctx.exp(z) / (eta * s) * ctx.exp(z * n_steps) for c, z, s in zip(c_all, z_all, s_all)]
-        a = np.array(a, dtype=object)
+        a = np.array(a_all, dtype=object)
         test.append(out.mpf(ctx.re(a @ Gt @ a)))
         train.append(out.mpf(ctx.re(a @ Gr @ a)))
     return test, train, nodes_max, out

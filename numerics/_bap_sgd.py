@@ -31,9 +31,10 @@ import math
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._bap import _kappa0, _kappa_on_contours, _talbot_nodes, _talbot_shape
+from ._bap import _edge_point, _kappa0, _kappa_on_contours, _talbot_nodes, _talbot_shape
 
-__all__ = ["sgd_curve", "sgd_final_loss", "sgd_stability_bound", "SGD_NODES"]
+__all__ = ["sgd_curve", "sgd_final_loss", "sgd_stability_bound", "sgd_noise_feedback", "sgd_max_step",
+           "SGD_NODES"]
 
 #: Talbot nodes of the inversion in w (capped radius for the first steps needs more).
 SGD_NODES = 32
@@ -43,6 +44,52 @@ def sgd_stability_bound(edge, batch):
     """Largest stable step: ``rho(j) < 1`` on the spectrum ``[0, edge]`` iff
     ``eta < 2 / (edge (1 + 1/B))``."""
     return 2.0 / (edge * (1.0 + 1.0 / batch))
+
+
+def sgd_noise_feedback(spec, N, eta, batch):
+    """``Q_1 = sum_a q_a / (1 - rho_a) = -n_1(kappa(s_1)) / (B + 1)`` at ``s_1 = -2/(eta (1 + 1/B))``:
+    the gain of the noise feedback of the second-moment recursion (derived in
+    :func:`theory.derive_bap_sgd`, step "Stability of the second moment").  The
+    recursion is stable iff ``eta < sgd_stability_bound`` and ``Q_1 < 1``."""
+    s1 = -2.0 / (eta * (1.0 + 1.0 / batch))
+    kap1 = _kappa_on_contours(spec, N, math.inf, lambda th: np.array([s1], dtype=complex), 1, None)[:, 0]
+    return -spec.n12(kap1)[0][0].real / (batch + 1)
+
+
+def sgd_max_step(spec, N, batch):
+    """The exact edge of stability of online SGD: ``(eta_max, reason)``.
+
+    The mean of every mode decays iff ``eta < 2/(lambda_max (1 + 1/B))``; the second
+    moment also needs the noise feedback ``Q_1(eta) < 1`` (derived in
+    :func:`theory.derive_bap_sgd`).  ``Q_1 = -n_1(kappa)/(B + 1)`` with ``eta = -2/((1 + 1/B)
+    s(kappa))``, so the feedback edge is the root ``kappa*`` of ``n_1(kappa) = -(B + 1)`` on
+    ``kappa < -lambda_1`` (``n_1`` falls from 0 to -inf there), when it lies on the physical
+    branch (below the spectral-edge point ``kappa_e``); otherwise the mean bound is the edge.
+    """
+    from scipy.optimize import brentq
+
+    b = 1.0 + 1.0 / batch
+    l1 = float(spec.lambda_max)
+    if math.isinf(N):
+        edge, ke = l1, -l1
+    else:
+        edge, ke = _edge_point(spec, N, math.inf)
+    mean_bound = sgd_stability_bound(edge, batch)
+
+    def f(u):   # increasing in u: kappa = -lambda_1 - e^u
+        n1 = spec.n12(np.array([-l1 - math.exp(u)], dtype=complex))[0][0].real
+        return math.log(batch + 1) - math.log(-n1)
+
+    lo, hi = math.log(l1) - 30.0, math.log(4 * float(spec.total("l")) + 4 * l1)
+    if f(lo) > 0:    # feedback edge closer to -lambda_1 than resolved: the mean bound rules
+        return mean_bound, "the mean of the top mode diverges beyond 2/(lambda_max (1 + 1/B))"
+    u = brentq(f, lo, hi, xtol=1e-14, rtol=1e-14)
+    kap = -l1 - math.exp(u)
+    if kap >= ke:
+        return mean_bound, "the mean of the top mode diverges beyond 2/(lambda_max (1 + 1/B))"
+    s_ = kap if math.isinf(N) else kap * (1 - spec.n12(np.array([kap], dtype=complex))[0][0].real / N)
+    return min(-2.0 / (b * s_), mean_bound), ("the noise feedback of the second moment reaches 1: "
+                                              "Q_1 = -n_1(kappa(s_1))/(B + 1) = 1")
 
 
 def _roots(w, eta, batch):
@@ -55,13 +102,15 @@ def _roots(w, eta, batch):
     return -(1.0 + root) / (eta * b), e / (eta * (root + 1.0))
 
 
-def sgd_curve(spec, N, eta, batch, noise, t, nodes=SGD_NODES):
+def sgd_curve(spec, N, eta, batch, noise, t, nodes=SGD_NODES, *, with_abs=False):
     """Test loss of online SGD at times ``t`` (multiples of ``eta``), double precision.
 
     ``spec`` a :class:`~numerics._bap_sums.BAPSpectrum`; ``N`` finite or ``inf``.
+    ``with_abs``: also return the sum of the absolute values of the quadrature terms.
     """
     with threadpool_limits(limits=1, user_api="blas"):
-        return _sgd_curve(spec, N, float(eta), int(batch), float(noise), np.asarray(t, dtype=float), nodes)
+        vals, absum = _sgd_curve(spec, N, float(eta), int(batch), float(noise), np.asarray(t, dtype=float), nodes)
+    return (vals, absum) if with_abs else vals
 
 
 def sgd_final_loss(spec, N, eta, batch, noise):
@@ -71,11 +120,7 @@ def sgd_final_loss(spec, N, eta, batch, noise):
     0 otherwise), and ``Q_1 = Q(1) = (eta/B) sum_a j_a / (2 - eta (1 + 1/B) j_a)
     = -n_1(kappa(s_1)) / (B + 1)`` at ``s_1 = -2 / (eta (1 + 1/B))``: the stationary
     noise floor of SGD."""
-    b = 1.0 + 1.0 / batch
-    s1 = -2.0 / (eta * b)
-    kap1 = _kappa_on_contours(spec, N, math.inf, lambda th: np.array([s1], dtype=complex), 1, None)[:, 0]
-    n1 = spec.n12(kap1)[0][0].real
-    q1 = -n1 / (batch + 1)
+    q1 = sgd_noise_feedback(spec, N, eta, batch)
     if N < spec.M:
         k0 = _kappa0(spec, N)
         L0 = k0 * spec.F(np.array([k0], dtype=complex), weights=("u",), qs=(1,))["u", 1][0].real
@@ -95,11 +140,12 @@ def _resolvents(spec, N, kap, s):
 
 def _sgd_curve(spec, N, eta, batch, noise, t, nodes):
     out = np.empty_like(t)
+    absum = np.zeros_like(t)
     zero = t == 0
     out[zero] = float(spec.total("u"))
     idx = np.flatnonzero(~zero)
     if not idx.size:
-        return out
+        return out, absum
     n = np.round(t[idx] / eta)
     # half-octave groups of the Talbot radius 2 nodes / (5 n), capped at 0.9 (|Im w| < pi)
     keys = np.minimum(np.round(np.log2(2 * nodes / (5 * n)) * 2) / 2, math.log2(0.9))
@@ -127,8 +173,9 @@ def _sgd_curve(spec, N, eta, batch, noise, t, nodes):
         Q = eta * eta / batch * (T2 - T1) / den
         Lhat = (F1 - x * Q * noise / np.expm1(-w)) / (1.0 - x * Q)
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            vals = (cw[None, :] * Lhat[None, :] * np.exp(w[None, :] * n[keys == key][:, None])).sum(axis=1)
-        out[sel] = vals.real
+            terms = cw[None, :] * Lhat[None, :] * np.exp(w[None, :] * n[keys == key][:, None])
+        out[sel] = terms.sum(axis=1).real
+        absum[sel] = np.abs(terms).sum(axis=1)
     if not np.all(np.isfinite(out)):
         raise FloatingPointError("online SGD theory: non-finite loss from the Talbot inversion")
-    return out
+    return out, absum

@@ -190,7 +190,7 @@ def test_gradient_descent_approaches_gradient_flow_and_checks_eta():
     gd = bap_theory(m.replace(eta=0.05), t).test_loss
     gf = bap_theory(m, t).test_loss
     assert np.allclose(gd, gf, rtol=2e-3)                 # small steps: GD -> GF
-    with pytest.raises(ValueError, match="eta must be < 1/lambda_max"):
-        bap_theory(m.replace(eta=1.5), [3.0])
+    with pytest.raises(ValueError, match="eta must be < 2/lambda_max"):
+        bap_theory(m.replace(eta=3.0), [3.0])
     with pytest.raises(ValueError, match="multiples of eta"):
         bap_theory(m.replace(eta=0.3), [1.0])

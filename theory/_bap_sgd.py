@@ -162,7 +162,37 @@ def derive_bap_sgd() -> Derivation:
          sp.limit(rho(j), B, sp.oo) - (1 - eta * j) ** 2,
          sp.simplify(eta / B * j / (2 - eta * b * j) + 1 / (B + 1) * j / (j - 2 / (eta * b))),
          sp.simplify(Lgd - u1**2 * (1 - eta * j1) ** 6))))
+    # stability of the second moment: transfer matrix T = diag(rho) + q 1^T (determinant lemma)
+    z = sp.Symbol("z")
+    r1, r2, r3, qq1, qq2, qq3 = sp.symbols("rho_1 rho_2 rho_3 q_1 q_2 q_3")
+    rhos, qs_ = (r1, r2, r3), (qq1, qq2, qq3)
+    T3 = sp.diag(*rhos) + sp.Matrix(3, 1, qs_) * sp.ones(1, 3)
+    det_lemma = sp.expand((z * sp.eye(3) - T3).det()
+                          - sp.prod([z - r for r in rhos]) * (1 - sum(q / (z - r) for q, r in zip(qs_, rhos))))
+    Q1 = sp.Symbol("Q_1")
+    per_mode = eta**2 * j**2 / B / (1 - rho(j))
+    steps.append(Step(
+        "Stability of the second moment",
+        "The recursion is $d(n+1)=T\\,d(n)+q\\sigma^2$ with $T=\\operatorname{diag}(\\rho_a)+q\\mathbf 1^\\top$, "
+        "and $\\det(z-T)=\\prod_a(z-\\rho_a)\\,\\big(1-\\sum_a q_a/(z-\\rho_a)\\big)$ (matrix determinant lemma, "
+        "checked on three modes). $T\\ge0$ entrywise, so its spectral radius is the largest real root; "
+        "$\\phi(z)=\\sum_a q_a/(z-\\rho_a)$ falls from $+\\infty$ to 0 on $z>\\max_a\\rho_a$, hence the second "
+        "moment decays iff $\\rho(j)<1$ on the spectrum, i.e. $\\eta<2/(\\lambda_{\\max}(J)(1+1/B))$ (the mean), "
+        "**and** the noise feedback $Q_1=\\phi(1)<1$. Per mode $q/(1-\\rho)=\\eta j/(B(2-\\eta(1+1/B)j))$, so "
+        "$Q_1=\\frac{\\eta}{B}\\sum_a\\frac{j_a}{2-\\eta(1+1/B)j_a}=-\\frac{n_1(\\kappa(s_1))}{B+1}$ at "
+        "$s_1=-2/(\\eta(1+1/B))$. The edge of stability is the smaller of the mean bound and the root of "
+        "$Q_1(\\eta)=1$, i.e. of $n_1(\\kappa^*)=-(B+1)$ on $\\kappa^*<-\\lambda_1$ with "
+        "$\\eta^*=-2/((1+1/B)\\,s(\\kappa^*))$.",
+        (sp.Eq(sp.Symbol(r"\det(z-T)"), sp.Symbol(r"\prod_a(z-\rho_a)\,(1-\sum_a q_a/(z-\rho_a))")),
+         sp.Eq(Q1, sp.Symbol(r"-n_1(\kappa(s_1))/(B+1)")),
+         sp.StrictLessThan(Q1, 1)),
+        (det_lemma,
+         sp.simplify(per_mode - eta * j / (B * (2 - eta * b * j))),
+         sp.simplify(eta / B * j / (2 - eta * b * j) + 1 / (B + 1) * j / (j - 2 / (eta * b))))))
+    ja, a_, Ma = sp.IndexedBase("j"), sp.Symbol("a", integer=True), sp.Symbol("M", integer=True)
     results = {
+        "sgd_stability": sp.StrictLessThan(Q1, 1),
+        "sgd_noise_feedback": sp.Eq(Q1, sp.Sum(eta / B * ja[a_] / (2 - eta * b * ja[a_]), (a_, 1, Ma))),
         "sgd_recursion": sp.Eq(sp.Symbol("d_a(n+1)"), sp.Function("rho")(j) * sp.Symbol("d_a(n)")
                                + eta**2 * j**2 / B * (sp.Symbol("L(n)") + sigma2)),
         "sgd_rho": sp.Eq(sp.Function("rho")(j), rho(j)),
