@@ -78,6 +78,10 @@ def _exact(name, value):
         raise ValueError(f"{name} must be a finite real number, got {value!r}") from None
 
 
+#: Largest exponent (and inverse of the smallest) the engine evaluates in seconds (1e6: minutes).
+EXPONENT_MAX = 10**4
+
+
 def validate_parameters(model, alpha=None, beta=None):
     """Check ``model`` and the exponents; returns ``(alpha, beta)`` as Fractions or None.
 
@@ -88,6 +92,12 @@ def validate_parameters(model, alpha=None, beta=None):
         raise ValueError(f"model must be 'mrs' or 'bap', got {model!r}")
     a = None if alpha is None else _exact("alpha", alpha)
     b = None if beta is None else _exact("beta", beta)
+    for name, v in (("alpha", a), ("beta", b)):
+        if v is not None and (v > EXPONENT_MAX or (v != 0 and abs(v) < 1 / EXPONENT_MAX)
+                              or v.denominator > 10**12):
+            raise ValueError(f"{name} must lie in [1e-4, {EXPONENT_MAX}] with at most 12 decimals "
+                             f"(the exact prefactors are Gamma and zeta values at these exponents), got "
+                             f"{alpha if name == 'alpha' else beta}")
     if model == "mrs":
         if b is not None:
             raise ValueError("beta is not a parameter of model A (mrs)")

@@ -185,11 +185,18 @@ def _check_supported(model):
                          "SGD students sharing batches are simulated only")
 
 
+#: Digits model B's theory accepts: its Talbot nodes grow like the digits and the two-point
+#: kernels like their square (one 200-digit point at finite N and P takes minutes).
+DPS_RANGE = (5, 200)
+
+
 def _check_dps(dps):
     if dps is None:
         return None
-    if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or not 5 <= dps <= 200:
-        raise ValueError(f"dps must be an integer in [5, 200] (or None for double precision), got {dps!r}")
+    lo, hi = DPS_RANGE
+    if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or not lo <= dps <= hi:
+        raise ValueError(f"dps must be an integer in [{lo}, {hi}] for model B (or None for double precision), "
+                         f"got {dps!r}")
     return int(dps)
 
 
@@ -239,12 +246,12 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
     t = _times(times)
     spec = BAPSpectrum(model)
     eta = None if model.eta is None else float(model.eta)
+    if eta is not None and model.batch is None:
+        _check_gd_step(model, spec)
     if eta is not None:
         steps = t / eta
         if np.any(np.abs(steps - np.round(steps)) > 1e-9 * np.maximum(steps, 1)):
             raise ValueError(f"times must be multiples of eta = {eta:g} for gradient descent")
-    if eta is not None and model.batch is None:
-        _check_gd_step(model, spec)
     if model.batch is not None:
         res = _sgd_theory(model, spec, np.minimum(t, _late_time(model, spec)), dps)
     else:

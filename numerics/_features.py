@@ -60,6 +60,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy.optimize import brentq
 from threadpoolctl import threadpool_limits
 
+from ._limits import MAX_SEEDS, check_count, check_memory, largest
 from ._models import ACTIVATIONS, MRSModel
 from ._simulate import _activation, _draw_instance, _feature_moments
 
@@ -461,6 +462,10 @@ def _sampled_K(model: MRSModel, lam, U, samples, seed):
 
 def _eigenvalues(model, rng, seed, method, samples):
     """Descending eigenvalues of K for the U drawn from ``rng``, method, SEMs."""
+    sizes = {"M": model.M, "N": model.N}
+    M, N = float(model.M), float(model.N)
+    check_memory(8.0 * (N * M + 3 * N * N + 2 * M), "the feature spectrum (U is N x M, K is N x N)",
+                 largest(sizes), sizes)
     if model.N < _ONE_THREAD_BELOW:
         with threadpool_limits(limits=1, user_api="blas"):
             return _eigenvalues_impl(model, rng, seed, method, samples)
@@ -669,6 +674,7 @@ def feature_spectrum_exponents(model, N=None, *, activation=None, sigma_u2=None,
     """
     model = _resolve(model, N, activation, sigma_u2)
     seeds = _check_int("seeds", seeds, 2)
+    check_count("seeds", seeds, MAX_SEEDS, "more draws of U cannot finish here")
     seed = _check_int("seed", seed, 0)
     cutoff = _check_cutoff(cutoff)
     latent, extended = _check_windows(model, latent, extended)

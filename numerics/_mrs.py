@@ -9,6 +9,7 @@ The equations come from :func:`theory.derive_mrs` through the generated module
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -36,11 +37,14 @@ def _context(dps: int) -> mpmath.ctx_mp.MPContext:
     return ctx
 
 
+#: Digits model A's theory accepts (one point at 10000 digits takes about a minute).
+DPS_RANGE = (5, 10000)
+
+
 def _check_dps(dps):
-    if isinstance(dps, bool) or not isinstance(dps, int) or dps < 1:
-        raise ValueError(f"dps must be an integer >= 1, got {dps!r}")
-    if dps > 10000:
-        raise ValueError(f"dps must be <= 10000, got {dps}")
+    lo, hi = DPS_RANGE
+    if isinstance(dps, bool) or not isinstance(dps, int) or not lo <= dps <= hi:
+        raise ValueError(f"dps must be an integer in [{lo}, {hi}] for model A, got {dps!r}")
     return dps
 
 
@@ -88,7 +92,10 @@ def _solve_kappa(spectrum, N, T, rho, *, backend, ctx, tol):
     if (not is_mp) or below:
         # n1(kappa) = m: increasing function log n1... use G(u) = log m - log n1(e^u)
         k_int = np.floor(m_eff) + 1 if not is_mp else int(m_eff) + 1
-        lo = log(_kth_eigenvalue(spectrum, k_int, not is_mp) / (2 * k_int))
+        lam_k = _kth_eigenvalue(spectrum, k_int, not is_mp)
+        if not is_mp:   # a steep spectrum underflows (alpha ~ 1e300): bracket from the smallest double
+            lam_k = np.maximum(lam_k, np.finfo(float).tiny)
+        lo = log(lam_k / (2 * k_int))
         hi = log(trace / m_eff)
 
         def G(u):
@@ -389,12 +396,18 @@ class MRSTheoryGrid:
 
 def _as_int_array(name, v, default):
     a = np.asarray(default if v is None else v)
+    if a.dtype == object:   # Python integers beyond int64 (double precision takes them as floats)
+        if not all(isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in a.ravel()):
+            raise ValueError(f"{name} must be integers >= 1, got {default if v is None else v!r}")
+        try:
+            a = a.astype(float)
+        except OverflowError:
+            raise ValueError(f"{name} must be below 1e308 in double precision (larger sizes need dps, --precision on the command line)") from None
     if a.dtype.kind == "f":
         if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
             raise ValueError(f"{name} must be integers >= 1")
     if a.dtype.kind not in "iuf" or np.any(a < 1):
-        raise ValueError(f"{name} must be integers >= 1 (below 2^63 in double precision; use dps for "
-                         f"larger), got {default if v is None else v!r}")
+        raise ValueError(f"{name} must be integers >= 1, got {default if v is None else v!r}")
     return a.astype(float)
 
 

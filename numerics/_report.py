@@ -33,7 +33,10 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import platform
+import shutil
+import tempfile
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -1386,6 +1389,10 @@ def reproduce(out_dir, *, seeds=None, quick=False, progress=True, sections=None)
     ----------
     out_dir : path
         Folder to write (created; existing files of the same names replaced).
+        The report is built in a staging folder inside it and moved into place
+        at the end, ``summary.md`` last (an older ``summary.md`` is removed
+        first): a report with a ``summary.md`` is complete, whatever happened
+        to the run (see :func:`report_is_complete`).
     seeds : int, optional
         Instances per simulated point (default 10, ``quick``: 2).
     quick : bool
@@ -1402,13 +1409,54 @@ def reproduce(out_dir, *, seeds=None, quick=False, progress=True, sections=None)
     deviation) and ``timings`` (seconds).
     """
     t_start = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     cfg = ReportConfig.quick_preset(seeds) if quick else ReportConfig.default(seeds)
     if isinstance(cfg.seeds, bool) or not isinstance(cfg.seeds, int) or cfg.seeds < 2:
         raise ValueError(f"seeds must be an integer >= 2, got {cfg.seeds!r}")
-    sections = SECTIONS if sections is None else sections
+    final = prepare_out_dir(out_dir)
+    stage = Path(tempfile.mkdtemp(prefix=".partial-", dir=final))
+    try:
+        r = _reproduce_into(stage, cfg, SECTIONS if sections is None else sections, progress, t_start)
+        _publish(stage, final)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    moved = lambda p: final / Path(p).name  # noqa: E731
+    return {**r, "out_dir": final, "json": moved(r["json"]), "csv": moved(r["csv"]),
+            "summary": moved(r["summary"]), "figures": [moved(f) for f in r["figures"]]}
 
+
+def prepare_out_dir(out_dir) -> Path:
+    """The report folder, created if needed; ``ValueError`` naming ``out`` when it cannot be
+    (empty name, an existing file, no permission, a read-only or pseudo file system)."""
+    if out_dir is None or not str(out_dir).strip():
+        raise ValueError("out must name a folder, got an empty name")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out: {out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-", delete=True)
+        probe.close()
+    except OSError as exc:
+        raise ValueError(f"out: cannot write the folder {out}: {exc.strerror or exc}") from None
+    return out
+
+
+def report_is_complete(out_dir) -> bool:
+    """True when ``out_dir`` holds a complete report (its ``summary.md`` is written last)."""
+    return (Path(out_dir) / "summary.md").is_file()
+
+
+def _publish(stage: Path, final: Path) -> None:
+    """Move the staged report into ``final``: the old summary goes first, the new one last,
+    each file by an atomic rename (same file system)."""
+    (final / "summary.md").unlink(missing_ok=True)
+    files = sorted(p for p in stage.iterdir() if p.is_file() and p.name != "summary.md")
+    for p in files:
+        os.replace(p, final / p.name)
+    os.replace(stage / "summary.md", final / "summary.md")
+
+
+def _reproduce_into(out, cfg, sections, progress, t_start) -> dict:
     t0 = time.perf_counter()
     jobs = [job for s in sections for job in s.plan(cfg)]
     t_plan = time.perf_counter() - t0

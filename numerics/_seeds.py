@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from ._limits import MAX_SEEDS, check_count
+
 __all__ = ["SeedAverage", "run_seeds"]
 
 
@@ -46,6 +48,8 @@ def run_seeds(instance, width, *, seeds, seed, progress, desc, what) -> SeedAver
     if isinstance(seeds, bool) or not isinstance(seeds, numbers.Integral) or seeds < 2:
         raise ValueError(f"seeds must be an integer >= 2 (for a standard error), got {seeds!r}")
     seeds = int(seeds)
+    check_count("seeds", seeds, MAX_SEEDS, "more instances of one point cannot finish here; split them "
+                "over seeds with different --seed values or a sweep")
     if seed is not None and (
         isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
     ):

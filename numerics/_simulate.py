@@ -29,6 +29,7 @@ import numpy as np
 import scipy.linalg
 from numpy.polynomial.hermite import hermgauss
 
+from ._limits import check_memory, largest
 from ._seeds import run_seeds
 from ._models import MRSModel
 
@@ -82,7 +83,18 @@ def _check_gammas(gammas, model: MRSModel) -> np.ndarray:
 def _check_model(model) -> MRSModel:
     if not isinstance(model, MRSModel):
         raise ValueError(f"model must be an MRSModel, got {type(model).__name__}")
+    check_memory(simulation_bytes(model), "one instance of the simulation", largest(
+        {"N": model.N, "T": model.T, "M": model.M}), {"M": model.M, "N": model.N, "T": model.T})
     return model
+
+
+def simulation_bytes(model: MRSModel) -> float:
+    """Memory of one instance (double precision): ``U`` (N x M), inputs (T x M), features and
+    their thin SVD (about 3 T x N), the N x N kernel of a nonlinear test loss."""
+    M, N, T = float(model.M), float(model.N), float(model.T)
+    k = min(N, T)
+    kernel = N * N if model.activation != "linear" else 0.0
+    return 8.0 * (N * M + T * M + 3 * T * N + k * (T + N) + kernel)
 
 
 # --------------------------------------------------------------------------

@@ -62,6 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from ._limits import check_memory, largest
 from ._seeds import run_seeds
 from ._models import BAPModel
 
@@ -95,7 +96,35 @@ def _check_model(model) -> BAPModel:
         raise ValueError("M must be finite for a simulation (M = inf is theory only)")
     if math.isinf(model.N):
         raise ValueError("N must be finite for a simulation (N = inf is theory only)")
+    sizes = {"M": model.M, "N": model.N, "P": model.P}
+    check_memory(simulation_bytes(model), "one instance of the simulation", largest(sizes), sizes)
     return model
+
+
+def simulation_bytes(model: BAPModel, n_times: int = 100) -> float:
+    """Memory of one instance (double precision): the training inputs and the projection,
+    the symmetric eigenproblem of the smallest of M, N, P, the per-time residuals; online
+    SGD: the E projected kernels and one chunk of batches."""
+    M, N, E = float(model.M), float(model.N), float(model.ensemble)
+    if model.batch is not None:
+        return 8.0 * (E * M * min(M, N) + N * M + _SGD_CHUNK_ENTRIES + 2 * M * E)
+    Pf = 0.0 if math.isinf(model.P) else float(model.P)
+    n = M if math.isinf(model.P) else Pf
+    s = min(M, N, n)
+    return 8.0 * (2 * Pf * M + 2 * N * M + 3 * s * s + (n * N if s < M else 0.0) + 2 * (M + n) * n_times)
+
+
+#: Largest online-SGD work of one instance, in multiply-adds (about ten minutes here).
+MAX_SGD_WORK = 2e12
+
+
+def _check_sgd_work(model: BAPModel, steps) -> None:
+    total = int(np.max(steps, initial=0))
+    per_step = model.batch * model.M * (1 + model.ensemble) + model.ensemble * model.M * min(model.M, model.N)
+    if total * float(per_step) > MAX_SGD_WORK:
+        raise ValueError(f"t = {float(total * model.eta):g}: online SGD would take {total} steps of about "
+                         f"{per_step:.3g} multiply-adds each per instance, more than {MAX_SGD_WORK:.0e} "
+                         f"(hours); use earlier times or a smaller model")
 
 
 def _method(model: BAPModel) -> str:
@@ -527,6 +556,8 @@ def simulate_bap(
     """
     model = _check_model(model)
     times, steps = _check_times(times, model)
+    if model.batch is not None:
+        _check_sgd_work(model, steps)
 
     def instance(rng):
         test, train = _instance_losses(model, rng, times, steps)

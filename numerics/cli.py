@@ -66,15 +66,17 @@ def _split(name, text):
 
 def _int(name, s, low=1):
     """An integer >= low; integral floats such as ``1e9`` are accepted."""
+    from fractions import Fraction
+
     try:
         v = int(s)
     except ValueError:
-        try:
-            f = float(s)
-        except ValueError:
+        try:   # exact: 1e30 is 10**30, not the double nearest to it
+            f = Fraction(str(s).strip()) if len(str(s)) < 100 else None
+        except (ValueError, ZeroDivisionError):
+            f = None
+        if f is None or f.denominator != 1:
             raise _UsageError(f"{name} must be an integer >= {low}, got {s!r}") from None
-        if not math.isfinite(f) or not f.is_integer():
-            raise _UsageError(f"{name} must be an integer >= {low}, got {s!r}")
         v = int(f)
     if v < low:
         raise _UsageError(f"{name} must be an integer >= {low}, got {s}")
@@ -97,6 +99,17 @@ def _real(name, s):
     except (ValueError, TypeError):
         raise _UsageError(f"{name} must be a plain decimal number, got {s!r}") from None
     return s
+
+
+#: Largest grids one command evaluates (beyond them: a sweep, or several commands).
+GRID_LIMITS = {"double": 100_000, "precision": 1_000, "nonlinear": 200, "simulate": 1_000, "times": 100_000,
+               "bap_models": 1_000, "bap_precision": 200}
+
+
+def _check_grid(flag, count, kind, what):
+    if count > GRID_LIMITS[kind]:
+        raise _UsageError(f"{flag}: {count} {what}, more than the {GRID_LIMITS[kind]} one command evaluates "
+                          "(split the grid over several commands)")
 
 
 def _number(s):
@@ -246,13 +259,12 @@ def _cmd_loss(args):
     from ._models import ACTIVATIONS
     from ._mrs import mrs_theory, mrs_theory_grid
 
-    digits = None
-    if args.precision is not None:
-        digits = _int("precision", args.precision)
-        if digits > 10000:
-            raise _UsageError(f"precision must be <= 10000, got {digits}")
+    digits = None if args.precision is None else _int("precision", args.precision)
     if args.activation not in ACTIVATIONS:
         raise _UsageError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {args.activation!r}")
+    n_grid = len(_split("N", args.N)) * len(_split("T", args.T)) * len(_split("gamma", args.gamma))
+    kind = "nonlinear" if args.activation != "linear" else ("double" if digits is None else "precision")
+    _check_grid("--N, --T, --gamma", n_grid, kind, "grid points")
     if args.activation != "linear":
         return _cmd_loss_nonlinear(args, digits)
     model, Ns, Ts, gammas = _model_from_args(args, exact=digits is not None)
@@ -272,11 +284,14 @@ def _cmd_loss(args):
 
     points = []
     if digits is None:
+        for name, vals in (("N", Ns), ("T", Ts)):
+            if max(vals) >= 1e308:
+                raise _UsageError(f"{name} must be below 1e308 in double precision (larger sizes need --precision)")
         g = mrs_theory_grid(model, N=np.asarray(Ns, float)[:, None, None],
                             T=np.asarray(Ts, float)[None, :, None],
                             gamma=np.asarray(gammas, float)[None, None, :])
         for idx in np.ndindex(g.shape):
-            points.append({"N": int(g.N[idx]), "T": int(g.T[idx]), "gamma": float(g.gamma[idx]),
+            points.append({"N": Ns[idx[0]], "T": Ts[idx[1]], "gamma": float(g.gamma[idx]),
                            **{k: float(getattr(g, k)[idx]) for k in
                               ("test_loss", "train_loss", "kappa", "kappa1", "df2")}})
         method = "double"
@@ -332,6 +347,8 @@ def _cmd_simulate(args):
 
     seeds = _int("seeds", args.seeds, low=2)
     seed = _int("seed", args.seed, low=0)
+    _check_grid("--N, --T, --gamma", len(_split("N", args.N)) * len(_split("T", args.T))
+                * len(_split("gamma", args.gamma)), "simulate", "simulated points")
     model, Ns, Ts, gammas = _model_from_args(args, exact=False, activation=args.activation)
     points = []
     for N, T in itertools.product(Ns, Ts):
@@ -429,6 +446,8 @@ def _bap_models(args):
     """One validated BAPModel per (N, P) of the outer grid, and the times."""
     from ._models import BAPModel
 
+    _check_grid("--t", len(_split("t", args.t)), "times", "times")
+    _check_grid("--N, --P", len(_split("N", args.N)) * len(_split("P", args.P)), "bap_models", "(N, P) pairs")
     M = _size("M", args.M)
     Ns, Ps = _sizes("N", args.N), _sizes("P", args.P)
     times = _times(args.t)
@@ -453,12 +472,10 @@ def _bap_head(m):
 def _cmd_bap_loss(args):
     from ._bap import bap_theory
 
-    digits = None
-    if args.precision is not None:
-        digits = _int("precision", args.precision)
-        if digits > 10000:
-            raise _UsageError(f"precision must be <= 10000, got {digits}")
+    digits = None if args.precision is None else _int("precision", args.precision)
     models, times = _bap_models(args)
+    if digits is not None:
+        _check_grid("--N, --P, --t", len(models) * len(times), "bap_precision", "points at high precision")
     results = [bap_theory(m, times, dps=digits) for m in models]  # unsupported settings: ValueError
     dicts = [r.to_dict(digits=digits) for r in results]
     if args.json:
@@ -590,11 +607,13 @@ def _cmd_bap_compute_optimal(args):
     from theory import derive_bap
     from theory._bap import BAP_SYMBOLS
 
-    from ._models import BAPModel
+    from ._asymptotics import validate_parameters
 
     a_s, b_s = _real("alpha", args.alpha), _real("beta", args.beta)
-    BAPModel(M=1, alpha=_number(a_s), beta=_number(b_s), N=1, P=1)  # validates alpha, beta (> 0)
-    point = {BAP_SYMBOLS["alpha"]: sp.Rational(a_s), BAP_SYMBOLS["beta"]: sp.Rational(b_s)}
+    # the same ranges as `exponents bap` (the asymptotics live at M = inf: alpha > 1, beta > 0)
+    a_f, b_f = validate_parameters("bap", _exponent_arg("bap", "alpha", a_s), _exponent_arg("bap", "beta", b_s))
+    point = {BAP_SYMBOLS["alpha"]: sp.Rational(a_f.numerator, a_f.denominator),
+             BAP_SYMBOLS["beta"]: sp.Rational(b_f.numerator, b_f.denominator)}
     exprs = compute_optimal_exponents()
     exact = {k: sp.nsimplify(v.subs(point)) for k, v in exprs.items()}
     c = float(-derive_bap()["exponent_N"].subs(point))
@@ -900,7 +919,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="draws of U for a nonlinear activation, >= 2 [16]")
     loss.add_argument("--seed", default="0", metavar="S",
                       help="root seed of the draws of U (nonlinear activation; the U of simulate's seeds) [0]")
-    loss.add_argument("--precision", metavar="D", help="digits (mpmath); default double precision")
+    loss.add_argument("--precision", metavar="D",
+                      help="significant digits (mpmath), 5 to 10000; default double precision")
     loss.add_argument("--json", action="store_true", help="print JSON")
     loss.set_defaults(func=_cmd_loss)
 
@@ -949,7 +969,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bap_flags(bl)
     bl.add_argument("--batch", default=None, metavar="B",
                     help="online SGD with batch B (needs --eta and P = inf; double precision)")
-    bl.add_argument("--precision", metavar="D", help="digits (mpmath); default double precision")
+    bl.add_argument("--precision", metavar="D",
+                    help="significant digits (mpmath), 5 to 200 (model B's quadrature nodes grow with the "
+                         "digits); default double precision")
     bl.add_argument("--json", action="store_true", help="print JSON")
     bl.set_defaults(func=_cmd_bap_loss)
 
@@ -973,7 +995,7 @@ def build_parser() -> argparse.ArgumentParser:
     bc = bsub.add_parser("compute-optimal", help="compute-optimal exponents of C = N t",
                          description="Exponents of the compute C = N t in the optimal N*(C), t*(C) and "
                                      "the loss L*(C), from the derived t and N exponents.")
-    bc.add_argument("--alpha", required=True, help="model-B exponent (lambda_k = k^-alpha), > 0")
+    bc.add_argument("--alpha", required=True, help="model-B exponent (lambda_k = k^-alpha), > 1")
     bc.add_argument("--beta", required=True, help="task exponent, > 0")
     bc.add_argument("--json", action="store_true", help="print JSON")
     bc.set_defaults(func=_cmd_bap_compute_optimal)
@@ -1047,7 +1069,10 @@ def main(argv=None) -> int:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except ValueError as exc:
-        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"{PROG}: error: {_flagged(_one_line(exc))}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"{PROG}: error: out of memory; use smaller sizes", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -1058,6 +1083,26 @@ def main(argv=None) -> int:
 
 def _one_line(exc):
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+#: The library's parameter names and the flags a user types for them.
+_FLAGS = {
+    "M": "--M", "N": "--N", "T": "--T", "P": "--P", "t": "--t", "times": "--t", "alpha": "--alpha",
+    "beta": "--beta", "gamma": "--gamma", "noise_var": "--noise-var", "eta": "--eta", "batch": "--batch",
+    "ensemble": "--ensemble", "dps": "--precision", "precision": "--precision", "seeds": "--seeds",
+    "seed": "--seed", "u_draws": "--u-draws", "lambda_plus": "--lambda-plus", "sigma_w2": "--sigma-w2",
+    "sigma_u2": "--sigma-u2", "activation": "--activation", "out": "--out",
+}
+
+
+def _flagged(message):
+    """The message with its leading parameter name written as the flag (``dps`` -> ``--precision``)."""
+    import re
+
+    m = re.match(r"([A-Za-z_][A-Za-z0-9_]*)(?=[\s:(=,])", message)
+    if m and m.group(1) in _FLAGS:
+        return _FLAGS[m.group(1)] + message[m.end():]
+    return message
 
 
 if __name__ == "__main__":  # pragma: no cover
