@@ -320,6 +320,7 @@ def _theory_routes(model, spec, t, dps, eta):
                 # against the closed form at N = P = inf, eta lambda_max up to 1.9), 1e-7 at worst later on
                 trunc = np.maximum(1e-7, 10.0 ** (-0.15 * np.maximum(np.round(t / eta), 1) ** 0.4 * TALBOT_NODES))
             acc = _ROUNDOFF * np.maximum(ab_test, ab_train) + trunc * np.maximum(np.abs(test), np.abs(train))
+            acc = np.where(t == 0, _TRUNCATION["closed"] * np.maximum(test, train), acc)   # exact sums at t = 0
             return BAPTheory(model, t, test, train, final, method, None,
                              TWO_POINT_NODES if eta is None else TALBOT_NODES, accuracy=acc)
         test, train, nodes, out = _two_point_curves_mp(model, t, dps)

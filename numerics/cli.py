@@ -483,15 +483,16 @@ def _cmd_bap_loss(args):
             _dump(dicts[0])
         else:
             base = {k: v for k, v in dicts[0].items() if k not in ("N", "P", "t", "test_loss", "train_loss",
-                                                                 "final_loss", "method", "nodes")}
+                                                                 "final_loss", "method", "nodes", "accuracy")}
             _dump({**base, "t": times, "points": [
-                {k: d[k] for k in ("N", "P", "test_loss", "train_loss", "final_loss", "method")}
+                {k: d[k] for k in ("N", "P", "test_loss", "train_loss", "final_loss", "method", "accuracy")}
                 for d in dicts]})
         return 0
     for m, r, d in zip(models, results, dicts):
         print(f"model B theory ({r.method}{'' if digits is None else f', {digits} digits'}; {_bap_head(m)})")
-        rows = [{"t": t, "test_loss": a, "train_loss": b} for t, a, b in zip(times, d["test_loss"], d["train_loss"])]
-        print(_table(rows, ["t", "test_loss", "train_loss"]))
+        rows = [{"t": t, "test_loss": a, "train_loss": b, "accuracy": f"{c:.1e}"}
+                for t, a, b, c in zip(times, d["test_loss"], d["train_loss"], d["accuracy"])]
+        print(_table(rows, ["t", "test_loss", "train_loss", "accuracy"]))
         if d.get("final_loss") is not None:
             print(f"  t = inf: test_loss = {_num(d['final_loss'])}")
     return 0

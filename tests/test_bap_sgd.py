@@ -32,7 +32,7 @@ def recursion(j, u2, eta, B, noise, nmax):
 
 def test_derivation_verifies():
     report = derive_bap_sgd().verify()
-    assert len(report) == 7
+    assert len(report) == 8       # the eighth: stability of the second moment
     for title, residuals in report.items():
         assert all(r == 0 for r in residuals), (title, residuals)
 
@@ -178,4 +178,4 @@ def test_cli_loss_with_batch(capsys):
     assert d["batch"] == 4 and np.allclose(d["test_loss"], ref.test_loss, rtol=1e-14)
     assert d["train_loss"] == d["test_loss"]
     assert main(args[:-1] + ["--precision", "20"]) == 2
-    assert "dps" in capsys.readouterr().err
+    assert "--precision" in capsys.readouterr().err

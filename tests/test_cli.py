@@ -137,8 +137,8 @@ def test_version(capsys):
     (["--alpha", "1", "--N", "100.5", "--T", "400"], "N"),
     (["--alpha", "1", "--N", "100", "--T", "400", "--precision", "0"], "precision"),
     (["--alpha", "1", "--N", "100", "--T", "400", "--gamma", "0,-1"], "gamma"),
-    (["--alpha", "1", "--N", "100", "--T", "400", "--noise-var", "-1"], "noise_var"),
-    (["--alpha", "1", "--N", "100", "--T", "400", "--sigma-u2", "inf"], "sigma_u2"),
+    (["--alpha", "1", "--N", "100", "--T", "400", "--noise-var", "-1"], "--noise-var"),
+    (["--alpha", "1", "--N", "100", "--T", "400", "--sigma-u2", "inf"], "--sigma-u2"),
     (["--alpha", "1/2", "--N", "100", "--T", "400"], "alpha"),
     (["--alpha", "__import__('os')", "--N", "100", "--T", "400"], "alpha"),
 ])
@@ -171,7 +171,7 @@ def test_installed_script_bad_input():
     r = subprocess.run(cmd + ["mrs", "loss", "--M", "1000", "--alpha", "-1", "--N", "100", "--T", "400"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
-    assert r.stderr.strip() == "scaling-theory: error: alpha must be > 0, got -1"
+    assert r.stderr.strip() == "scaling-theory: error: --alpha must be > 0, got -1"
     assert r.stdout == ""
 
 
@@ -203,7 +203,7 @@ def test_loss_with_activation_uses_the_nonlinear_theory(capsys):
 
 
 @pytest.mark.parametrize("extra, name", [(["--precision", "30"], "precision"),
-                                         (["--u-draws", "1"], "u_draws"),
+                                         (["--u-draws", "1"], "--u-draws"),
                                          (["--activation", "sigmoid"], "activation")])
 def test_loss_nonlinear_bad_input(capsys, extra, name):
     args = ["mrs", "loss", "--M", "100", "--alpha", "1", "--N", "50", "--T", "100"]

@@ -276,7 +276,7 @@ def test_bad_input_one_line_exit_2(capsys, args, name):
     assert lines[0].startswith("scaling-theory") and ": error: " in lines[0] and name in lines[0]
     assert "Traceback" not in cap.err and cap.out == ""
     if name in ("alpha", "beta"):                          # our messages: program name, parameter, range
-        assert lines[0].startswith(f"scaling-theory: error: {name} ")
+        assert lines[0].startswith(f"scaling-theory: error: --{name} ")   # the flag as typed
         assert ">" in lines[0] or "not a parameter" in lines[0]
 
 
@@ -287,5 +287,5 @@ def test_installed_script_bad_input():
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("scaling-theory: error: alpha must be > 1"), r.stderr
+    assert len(lines) == 1 and lines[0].startswith("scaling-theory: error: --alpha must be > 1"), r.stderr
     assert r.stdout == ""

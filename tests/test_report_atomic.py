@@ -1,0 +1,69 @@
+"""The report is published atomically: a run that dies while writing never leaves a report
+that looks complete, and a failed run leaves an older complete report as it was."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from numerics import _report
+from numerics._report import SECTIONS, report_is_complete, reproduce
+
+ONE_SECTION = [s for s in SECTIONS if s.name == "bap_width"]     # theory only: seconds
+
+
+def _names(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_a_run_killed_while_publishing_does_not_look_complete(tmp_path, monkeypatch):
+    first = reproduce(tmp_path, quick=True, progress=False, sections=ONE_SECTION)
+    assert report_is_complete(tmp_path) and first["summary"].parent == tmp_path
+    old_summary = (tmp_path / "summary.md").read_text()
+    calls = []
+    real = os.replace
+
+    def dies_after_two(src, dst):
+        if len(calls) == 2:
+            raise KeyboardInterrupt          # the run is killed half-way through the moves
+        calls.append(dst)
+        real(src, dst)
+
+    monkeypatch.setattr(_report.os, "replace", dies_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce(tmp_path, quick=True, progress=False, sections=ONE_SECTION)
+    # some new files are in place, the old summary is gone: the report reads as incomplete
+    assert len(calls) == 2 and old_summary
+    assert not report_is_complete(tmp_path)
+    assert not any(n.startswith(".partial-") for n in _names(tmp_path))     # staging removed
+    monkeypatch.setattr(_report.os, "replace", real)
+    again = reproduce(tmp_path, quick=True, progress=False, sections=ONE_SECTION)
+    assert report_is_complete(tmp_path) and again["json"].is_file()
+
+
+def test_a_run_that_fails_leaves_the_old_report_untouched(tmp_path, monkeypatch):
+    reproduce(tmp_path, quick=True, progress=False, sections=ONE_SECTION)
+    before = {n: (tmp_path / n).read_bytes() for n in _names(tmp_path)}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a section failed")
+
+    bad = [_report.Section("broken", "(x) broken", lambda cfg: [], broken)]
+    with pytest.raises(RuntimeError):
+        reproduce(tmp_path, quick=True, progress=False, sections=ONE_SECTION + bad)
+    assert {n: (tmp_path / n).read_bytes() for n in _names(tmp_path)} == before
+    assert report_is_complete(tmp_path)
+
+
+@pytest.mark.parametrize("out", ["", "   "])
+def test_empty_out_is_refused(out):
+    with pytest.raises(ValueError, match="out must name a folder"):
+        _report.prepare_out_dir(out)
+
+
+def test_unwritable_out_is_refused(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    for bad in (f, f / "sub", "/proc/scaling-theory-report"):
+        with pytest.raises(ValueError, match="out"):
+            _report.prepare_out_dir(bad)
