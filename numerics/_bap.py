@@ -35,7 +35,7 @@ import mpmath
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._bap_sums import BAPSpectrum
+from ._bap_sums import MAX_HEAD, BAPSpectrum, SumTooLarge
 from ._models import BAPModel
 from ._solver import ConvergenceError, MpmathBackend, NumpyBackend, solve_increasing
 
@@ -252,11 +252,24 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
         steps = t / eta
         if np.any(np.abs(steps - np.round(steps)) > 1e-9 * np.maximum(steps, 1)):
             raise ValueError(f"times must be multiples of eta = {eta:g} for gradient descent")
-    if model.batch is not None:
-        res = _sgd_theory(model, spec, np.minimum(t, _late_time(model, spec)), dps)
-    else:
-        res = _theory_routes(model, spec, np.minimum(t, _late_time(model, spec)), dps, eta)
+    try:
+        if model.batch is not None:
+            res = _sgd_theory(model, spec, np.minimum(t, _late_time(model, spec)), dps)
+        else:
+            res = _theory_routes(model, spec, np.minimum(t, _late_time(model, spec)), dps, eta)
+    except SumTooLarge as exc:
+        raise ValueError(_blame(model, t, exc)) from None
     return _finish(res, t)
+
+
+def _blame(model, t, exc):
+    """A message naming the size (or the time) that made a spectral sum too long."""
+    if math.isinf(model.N) and math.isinf(model.P):
+        name, value = ("M", model.M) if model.M > MAX_HEAD else ("t", f"{float(np.max(t)):g}")
+    else:
+        name = "N" if model.N <= model.P else "P"
+        value = getattr(model, name)
+    return f"{name} = {value}: {exc} (the cost of model B's sums grows with min(N, P) and M here)"
 
 
 def _gd_edge(model, spec):

@@ -46,11 +46,21 @@ import mpmath
 import numpy as np
 from scipy import special
 
+from ._limits import format_bytes
+
 __all__ = ["BAPSpectrum", "WEIGHTS"]
 
 #: The four weights of the resolvent sums.
 WEIGHTS = ("l", "l2", "u", "ul")
 _J_DOUBLE = 34          # tail terms in double precision: (J + 1) 4^-J < 1e-19
+#: Most terms of a spectrum summed directly (5 arrays of 2^24 doubles: 640 MiB).
+MAX_HEAD = 2**24
+
+
+class SumTooLarge(ValueError):
+    """A spectral sum would need more than :data:`MAX_HEAD` direct terms."""
+
+
 _RHO = 4.0              # |kappa| / lambda_A >= _RHO (double)
 _RHO_MP = 16.0          # the same in mpmath: prec/4 + 12 tail terms
 _CHUNK = 1 << 21
@@ -232,7 +242,12 @@ class BAPSpectrum:
 
     # -- head arrays ----------------------------------------------------------------
     def _head(self, A):
-        """``lambda_k`` and the weights for ``k = 1..A-1`` (cached)."""
+        """``lambda_k`` and the weights for ``k = 1..A-1`` (cached); at most :data:`MAX_HEAD`
+        terms (:class:`SumTooLarge` beyond: the sizes or times ask for sums this module cannot
+        shorten)."""
+        if A - 1 > MAX_HEAD:
+            raise SumTooLarge(f"the spectral sums would need {A - 1:.3g} terms summed directly (about "
+                              f"{format_bytes(8.0 * 5 * (A - 1))}), more than {MAX_HEAD}")
         if A not in self._heads:
             ctx = self.ctx
             if ctx is None:
@@ -373,10 +388,13 @@ class BAPSpectrum:
         D = kap - c
         if c > 0 and np.max(np.abs(D)) <= 0.5 * (c + lam_min):
             Q = 64                                   # (n + 1) 2^-n < 1e-17
-            base = 1.0 / (lam + c)
+            # scaled by sc = c + lambda_min (G_q sc^q <= sum x: no overflow when c + lambda is tiny);
+            # h_n is homogeneous of degree n, so the series is sc^-2 sum_n (G_{n+2} sc^{n+2}) h_n(X/sc, Y/sc)
+            sc = c + lam_min
+            base = sc / (lam + c)
             powers = base[None, :] ** np.arange(2, Q + 2)[:, None]    # (Q, A): q = 2..Q+1
-            G = {w: powers @ x[w] for w in weights}
-            X, Y = -D[:, None], -D[None, :]
+            G = {w: powers @ x[w] / sc**2 for w in weights}
+            X, Y = -D[:, None] / sc, -D[None, :] / sc
             H = np.ones((K, K), dtype=complex)
             Yp = np.ones((1, K), dtype=complex)
             acc = {w: G[w][0] * H for w in weights}
@@ -424,6 +442,15 @@ class BAPSpectrum:
                 continue
             # head k < A, tail k >= A expanded in 2 lambda_k t <= 1/4 (exponential series)
             A = _head_start(float(self.alpha), 0.5 / float(x)) if x > 0 else 1
+            if math.isinf(self.M) and A > MAX_HEAD:
+                # late times at M = inf: Euler-Maclaurin with the exact incomplete-gamma tail, whose
+                # cost does not grow with t (numerics._asymptotics.power_law_sum)
+                from ._asymptotics import power_law_sum
+
+                dps = 20 if ctx is None else ctx.dps + 5
+                v = power_law_sum("laplace", self.p["u"], self.alpha, x, rate=2, dps=dps)
+                out.append(float(v) if ctx is None else ctx.mpf(v))
+                continue
             if not math.isinf(self.M) and (math.isinf(A) or A - 1 >= self.M / 2):
                 A = int(self.M) + 1
                 tail = False
