@@ -16,8 +16,10 @@ Commands
 ``scaling-theory reproduce``      the figure/summary report
 ``scaling-theory --version``
 
-Bad input (an invalid parameter, a malformed number) prints one line
-``scaling-theory: error: ...`` on stderr and exits with status 2; a solver
+Bad input (an invalid parameter, a malformed number, a size that cannot fit in
+memory, a count or grid that cannot finish, an unwritable ``--out``) prints one
+line ``scaling-theory: error: ...`` on stderr that names the flag as typed
+(``--precision``, not ``dps``: see ``_FLAGS``) and exits with status 2; a solver
 that does not converge exits with status 1.  User strings are parsed with
 ``int``/``float`` (and kept as strings for ``MRSModel`` at high precision, so
 ``--gamma 0.1`` is exactly 1/10); nothing is ever evaluated.  Model B's sizes
