@@ -379,7 +379,10 @@ def _late_time(model, spec):
     (closed forms at ``N = P = inf``; online SGD)."""
     if model.batch is not None or (math.isinf(model.N) and math.isinf(model.P)):
         return math.inf
-    low = _lower_edge(spec, model.N, model.P)
+    try:
+        low = _lower_edge(spec, model.N, model.P)
+    except (SumTooLarge, FloatingPointError, ValueError, ArithmeticError):
+        return math.inf            # no cut: the inversion runs at every time as it always did
     if low is None:
         return math.inf
     if model.eta is None:
@@ -398,38 +401,50 @@ def _late_time(model, spec):
 
 def _lower_edge(spec, N, P):
     """Lower edge ``lambda_min`` of the non-zero spectrum of ``K`` (deterministic equivalent),
-    or ``None`` where it reaches 0 (``min(N, P) = M``, or ``N = P``).
+    or ``None`` where it reaches 0 (``min(N, P) = M``, or ``N = P < M``).
 
-    Mirror of :func:`spectral_edge`: below ``kappa_b`` (``kappa_0`` if ``min(N, P) < M``, else
-    0) ``s(kappa)`` is negative down to its next zero or the pole at ``-lambda_M``; its minimum
-    there is ``-lambda_min``."""
-    m = min(N, P)
+    Mirror of :func:`spectral_edge`: ``s(kappa)`` is negative on ``(kappa_a, kappa_b)``, with
+    ``kappa_b = kappa_0`` if ``min(N, P) < M`` (else 0) and ``kappa_a`` the next zero of ``s``
+    below it (``n_1 = max(N, P)`` or ``kappa = 0``; for ``min(N, P) > M`` the root of
+    ``n_1 = min(N, P)`` above the pole at ``-lambda_M``); its minimum there is ``-lambda_min``.
+    Found on a grid (the grid's minimum of ``s`` lies above the true one, so ``lambda_min``
+    comes out low and the late time late: on the safe side)."""
+    from scipy.optimize import brentq
+
+    m, big = min(N, P), max(N, P)
     if m == spec.M or (N == P and m < spec.M):
         return None
-    if math.isinf(spec.M):
-        lam_lo = 0.0
-    elif spec.power_law:
-        lam_lo = float(spec.M) ** -float(spec.alpha)
+    n1 = lambda k: float(spec.n12(np.array([k], dtype=complex))[0][0].real)  # noqa: E731
+    if m < spec.M:
+        kb = float(_kappa0(spec, m))
+        ka = 0.0
+        if big < spec.M:      # n_1 = max(N, P) on (0, kappa_0): s changes sign there
+            lo = kb
+            for _ in range(40):    # n_1 grows as kappa falls; step down to a bracket
+                lo /= 10
+                if n1(lo) > big:
+                    break
+            ka = brentq(lambda k: n1(k) - big, lo, kb, xtol=1e-15 * kb)
+        if math.isinf(spec.M):
+            # s -> 0- as kappa -> 0+ (the minimum sits where n_1 ~ N alpha/(alpha - 1)): stay where the
+            # M = inf sums are cheap; a grid cut short only lowers lambda_min (later cut, safe)
+            ka = max(ka, 1e-2 * kb)
     else:
-        lam_lo = float(min(spec.lam))
-    kb = float(_kappa0(spec, m)) if m < spec.M else 0.0
-    span = kb + lam_lo
+        lam_lo = float(spec.M) ** -float(spec.alpha) if spec.power_law else float(min(spec.lam))
+        kb = 0.0
+        y = brentq(lambda y: n1(-lam_lo * (1 - 10.0 ** -y)) - m, 1e-12, 13.0, xtol=1e-12)
+        ka = -lam_lo * (1 - 10.0 ** -y)
+    span = kb - ka
     if not span > 0:
         return None
-    # a grid only: its minimum of s lies above the true one, so lambda_min comes out low and the
-    # late time late, on the safe side
-    d = span * np.logspace(-10, math.log10(1 - 1e-9), 120)
-    kap = kb - d
-    if math.isinf(spec.M):
-        kap = kap[kap > 1e-8 * kb]
+    x = np.concatenate([np.logspace(-9, -1, 40), np.linspace(0.1, 0.9, 41), 1 - np.logspace(-1, -9, 40)])
+    kap = ka + span * x
     with np.errstate(all="ignore"):
         sv = _s_and_ds(spec, kap.astype(complex), N, P)[0].real
-    bad = np.flatnonzero(~(sv < 0))
-    stop = bad[0] if bad.size else sv.size
-    if stop < 3:
+    sv = sv[np.isfinite(sv)]
+    if not sv.size or not np.min(sv) < 0:
         return None
-    low = -float(np.min(sv[:stop]))
-    return low if low > 0 else None
+    return -float(np.min(sv))
 
 
 def _sgd_theory(model, spec, t, dps):

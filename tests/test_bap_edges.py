@@ -227,3 +227,29 @@ def test_no_negative_loss_and_an_honest_accuracy():
     assert np.all(np.abs(lo.test_loss - np.array(hi.test_loss, dtype=float)) <= lo.accuracy)
     assert np.all(hi.accuracy < 1e-15 * np.array(hi.test_loss, dtype=float) + 1e-30)
     assert len(lo.to_dict()["accuracy"]) == 3
+
+
+@pytest.mark.parametrize("kw", [dict(M=300, N=6000, P=100), dict(M=300, N=100, P=200), dict(M=300, N=80, P="inf"),
+                                dict(M=100, N=300, P=500), dict(M=100, N=300, P="inf"), dict(M=60, N="inf", P=2000)])
+def test_lower_spectral_edge_against_sampled_matrices(kw):
+    """The late-time cut rests on lambda_min of the non-zero spectrum of K: the deterministic value
+    lies at or a little below the smallest non-zero eigenvalue of sampled (A^T A / N) Sigma_hat."""
+    from numerics._bap import _lower_edge
+
+    m = BAPModel(alpha=1.5, beta=1.0, **kw)
+    low = _lower_edge(BAPSpectrum(m), m.N, m.P)
+    rng = np.random.default_rng(3)
+    lam = m.eigenvalues()
+    mins = []
+    for _ in range(3):
+        F = np.eye(m.M)
+        if not math.isinf(m.N):
+            A = rng.standard_normal((m.N, m.M))
+            F = A.T @ A / m.N
+        S = np.diag(lam)
+        if not math.isinf(m.P):
+            X = rng.standard_normal((m.P, m.M)) * np.sqrt(lam)
+            S = X.T @ X / m.P
+        ev = np.sort(np.linalg.eigvals(F @ S).real)
+        mins.append(ev[ev > 1e-9 * ev[-1]][0])
+    assert 0.75 * np.mean(mins) < low < 1.1 * np.mean(mins)
