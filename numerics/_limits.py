@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import os
 
-__all__ = ["MAX_SEEDS", "memory_budget", "check_memory", "format_bytes", "check_count"]
+__all__ = ["MAX_SEEDS", "memory_budget", "check_memory", "format_bytes", "check_count", "largest"]
 
 #: Largest number of instances of one simulated point (1e5 instances of the smallest
 #: model already take minutes; a sweep splits larger runs).
