@@ -1,6 +1,6 @@
 r"""Spectra of nonlinear random features: how they extend the latent power law.
 
-Model A (``shared/spec/models.md``) draws features ``phi(x) = act(U x)`` with
+Model A (``CONVENTIONS.md``) draws features ``phi(x) = act(U x)`` with
 ``x ~ N(0, diag(lambda))`` (``M`` latent dimensions) and ``U`` an ``N x M``
 matrix of ``N(0, sigma_u2 / M)`` entries.  This module studies the spectrum of
 the feature covariance (uncentred second moment, conditional on ``U``)::

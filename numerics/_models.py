@@ -52,7 +52,7 @@ def _check_real(name, value, *, positive=False, nonnegative=False):
 
 @dataclass(frozen=True)
 class MRSModel:
-    """Model A of ``shared/spec/models.md``: power-law latent data, random
+    """Model A of ``CONVENTIONS.md``: power-law latent data, random
     features and ridge regression (Maloney, Roberts & Sully, arXiv:2210.16859).
 
     Parameters
@@ -194,7 +194,7 @@ def _check_int_or_inf(name, value, low=1):
 
 @dataclass(frozen=True)
 class BAPModel:
-    """Model B of ``shared/spec/models.md``: random features trained by gradient
+    """Model B of ``CONVENTIONS.md``: random features trained by gradient
     descent (Bordelon, Atanasov & Pehlevan, arXiv:2402.01092).
 
     Parameters

@@ -2,7 +2,7 @@
 average test and train loss at finite ``M, N, T``, ridge ``gamma >= 0`` and
 label noise.
 
-The theory, step by step (``shared/spec/models.md``, model A conventions)
+The theory, step by step (``CONVENTIONS.md``, model A conventions)
 -------------------------------------------------------------------------
 1. **Exact feature moments, conditional on the feature weights U.**  With
    ``h = U x ~ N(0, Sigma)``, ``Sigma = U diag(lambda) U^T``:

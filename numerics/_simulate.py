@@ -1,6 +1,6 @@
 """Finite simulation of model A (random-feature ridge regression, MRS).
 
-Implements ``shared/spec/models.md``, section "Model A", to the letter:
+Implements ``CONVENTIONS.md``, section "Model A", to the letter:
 
 1. latent inputs ``x_I ~ N(0, lambda_I)``, teacher ``w_I ~ N(0, E[w_I^2])``,
    feature weights ``U_jI ~ N(0, sigma_u2 / M)`` (``U`` is ``N x M``);

@@ -1,6 +1,6 @@
 """Finite simulation of model B (random features trained by gradient descent, BAP).
 
-Implements ``shared/spec/models.md``, section "Model B", to the letter:
+Implements ``CONVENTIONS.md``, section "Model B", to the letter:
 
 1. latent inputs ``psi_k ~ N(0, lambda_k)``, deterministic target ``w*``,
    labels ``y = Psi w* + eps`` with ``eps ~ N(0, noise_var)`` (finite ``P``);

@@ -1,6 +1,6 @@
 """Issue 4, measured: nonlinear features keep the test loss falling past N = M.
 
-Model A (``shared/spec/models.md``), ridgeless, at large ``T`` (``T >= 20 N``,
+Model A (``CONVENTIONS.md``), ridgeless, at large ``T`` (``T >= 20 N``,
 or the theory's ``T -> inf`` limit ``population_test_loss``), with a small
 label noise so that the linear floor is a number rather than zero.
 

@@ -1,6 +1,6 @@
 """Theory = simulation for model A (linear features).
 
-Tolerance from shared/spec/models.md: the prediction lies within the larger
+Tolerance from CONVENTIONS.md: the prediction lies within the larger
 of 3 standard errors and 3% of the simulated mean (M >= 1000, N, T >= 100,
 away from the ridgeless peak N = T).  The simulated means come from
 independent finite instances (seeded), never from the theory.

@@ -30,7 +30,7 @@ def _model_a_document() -> str:
     parts = [
         HEADER,
         "# Model A: the solvable model of neural scaling laws (linear features)\n",
-        "Maloney, Roberts & Sully, arXiv:2210.16859; conventions of `shared/spec/models.md`. "
+        "Maloney, Roberts & Sully, arXiv:2210.16859; conventions of `CONVENTIONS.md`. "
         "Every step below is a sympy computation in `theory/`; the residuals listed under each "
         "step are simplified to zero by `Derivation.verify()` in the test suite, and the final "
         "formulas are printed into `numerics/_generated_mrs.py`, which the numeric layer evaluates.\n",
@@ -48,7 +48,7 @@ def _model_b_document() -> str:
     parts = [
         HEADER,
         "# Model B: a dynamical model of neural scaling laws (gradient flow)\n",
-        "Bordelon, Atanasov & Pehlevan, arXiv:2402.01092; conventions of `shared/spec/models.md` "
+        "Bordelon, Atanasov & Pehlevan, arXiv:2402.01092; conventions of `CONVENTIONS.md` "
         "(model B's exponent: $\\lambda_k=k^{-\\alpha}$, $\\alpha_B=1+\\alpha_A$). The renormalisation "
         "lemma is derived in `model_a.md`. This document holds the one-point results, the two-point "
         "(two-frequency) kernels of finite $N$ and $P$ (test and train loss, label noise), the "
@@ -94,7 +94,7 @@ def _features_document() -> str:
     parts = [
         HEADER,
         "# Nonlinear features: how they extend the latent power law\n",
-        "Model A with `activation` (`shared/spec/models.md`): $\\phi(x)=\\sigma(Ux)$. The feature "
+        "Model A with `activation` (`CONVENTIONS.md`): $\\phi(x)=\\sigma(Ux)$. The feature "
         "covariance is a function of $\\Sigma=U\\Lambda U^\\top$; its Hermite (Mehler) expansion "
         "adds Hadamard powers of $\\Sigma$, whose spectra are tensor powers of the latent power law, "
         "and these fill the spectrum past the latent rank $M$. `numerics/_features.py` evaluates the "

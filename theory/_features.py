@@ -1,7 +1,7 @@
 r"""Nonlinear random features extend the latent power law: the Hermite /
 tensor-power theory of the feature spectrum, derived step by step.
 
-Model A (``shared/spec/models.md``): ``x ~ N(0, diag(lambda))`` in ``M``
+Model A (``CONVENTIONS.md``): ``x ~ N(0, diag(lambda))`` in ``M``
 dimensions, ``lambda_I = lambda_+ I^-(1+alpha)``, features
 ``phi_i(x) = act(h_i)`` with ``h = U x`` and ``U_iI ~ N(0, sigma_u2 / M)``.
 The feature covariance ``K_ij = E_x[phi_i phi_j]`` is a function of the
@@ -455,7 +455,7 @@ def derive_feature_extension() -> Derivation:
         ),
         symbols=symbols,
         assumptions=(
-            "Gaussian x, U as in shared/spec/models.md; K conditional on U, uncentred.",
+            "Gaussian x, U as in CONVENTIONS.md; K conditional on U, uncentred.",
             "Tensor-power eigenvalues to leading order in 1/N with q_i replaced by its mean qbar "
             "(exact for linear features; for ReLU, whose q_i fluctuate by O(1) for power-law data, "
             "an O(1)-accurate approximation at order 2).",

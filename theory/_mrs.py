@@ -395,7 +395,7 @@ def derive_mrs() -> Derivation:
         symbols=symbols,
         assumptions=(
             "Leading order in 1/N, 1/T, 1/M (deterministic equivalents); finite-size corrections are O(1/N + 1/T).",
-            "Linear features phi = U x; Gaussian x, w, U, label noise as in shared/spec/models.md.",
+            "Linear features phi = U x; Gaussian x, w, U, label noise as in CONVENTIONS.md.",
         ),
         steps=tuple(steps),
         results=results,
