@@ -274,8 +274,6 @@ def _blame(model, t, exc):
 
 def _gd_edge(model, spec):
     """``lambda_max(K)`` for the gradient-descent stability check."""
-    if math.isinf(model.N) and math.isinf(model.P):
-        return float(spec.lambda_max)
     return spectral_edge(spec, model.N, model.P)
 
 
@@ -739,7 +737,10 @@ def _talbot_shape(theta):
 
 
 def spectral_edge(spec, N, P):
-    """lambda_max(K) from the deterministic equivalent: -max of s(kappa) over kappa < -lambda_1."""
+    """lambda_max(K) from the deterministic equivalent: -max of s(kappa) over kappa < -lambda_1
+    (``lambda_1`` itself at ``N = P = inf``, where ``s = kappa``)."""
+    if math.isinf(N) and math.isinf(P):
+        return float(spec.lambda_max)
     return _edge_point(spec, N, P)[0]
 
 
@@ -807,8 +808,7 @@ def _gd_branches(spec, N, P, eta):
     ``[u_min, 0)``.  Both loops run counterclockwise and meet at ``u = 0``, where
     ``u^n`` vanishes, so their sum is one closed contour.  Returns the signs
     (+1, or +1 and -1) of the branches."""
-    edge = float(spec.lambda_max) if (math.isinf(N) and math.isinf(P)) else spectral_edge(spec, N, P)
-    return (1, -1) if eta * edge > 1 else (1,)
+    return (1, -1) if eta * spectral_edge(spec, N, P) > 1 else (1,)
 
 
 def _two_point_curves_impl(spec, N, P, noise, t, nodes, ensemble, eta):
