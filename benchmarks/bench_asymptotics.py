@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 
 from _bench import emit, median_time
-from numerics._asymptotics import measure, power_law_sum
-from theory._asymptotics import asymptotic_exponents
+from scaling_theory.numerics._exponent_checks import measure, power_law_sum
+from scaling_theory.theory._asymptotics import asymptotic_exponents
 
 
 def fresh(code, repeat):
@@ -37,9 +37,9 @@ def main(argv=None):
     cli = str(Path(sys.executable).with_name("scaling-theory"))
     out = {
         "engine_model_A_fresh_process_s": fresh(
-            "from theory._asymptotics import regime_records; regime_records('mrs', 'engine')", 1),
+            "from scaling_theory.theory._asymptotics import regime_records; regime_records('mrs', 'engine')", 1),
         "engine_model_B_fresh_process_s": fresh(
-            "from theory._asymptotics import regime_records; regime_records('bap', 'engine')", 1),
+            "from scaling_theory.theory._asymptotics import regime_records; regime_records('bap', 'engine')", 1),
         "tabulated_exponents_query_s": median_time(lambda: asymptotic_exponents("bap"), R),
         "cli_exponents_bap_json_fresh_process_s": median_time(lambda: subprocess.run(
             [cli, "exponents", "bap", "--alpha", "2", "--beta", "1.5", "--json"], check=True,

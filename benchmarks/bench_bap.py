@@ -15,8 +15,8 @@ import argparse
 import numpy as np
 
 from _bench import emit, median_time
-from numerics import BAPModel, bap_theory
-from numerics._simulate_bap import simulate_bap_instance
+from scaling_theory.numerics import BAPModel, bap_theory
+from scaling_theory.numerics._simulate_flow import simulate_bap_instance
 
 
 def main(argv=None):

@@ -20,8 +20,8 @@ import numpy as np
 import scipy.linalg
 
 from _bench import emit
-from numerics import MRSModel, mrs_theory, mrs_theory_grid
-from numerics._simulate import simulate_mrs_instance
+from scaling_theory.numerics import MRSModel, mrs_theory, mrs_theory_grid
+from scaling_theory.numerics._simulate_ridge import simulate_mrs_instance
 
 
 def timeit(fn, repeat):

@@ -32,17 +32,17 @@ simulate_bap, BAPSimulation
 ConvergenceError
     Raised by solvers that miss their tolerance (carries the residual).
 """
-from ._simulate_bap import BAPSimulation, simulate_bap
-from ._bap import BAPTheory, bap_theory, bap_train_loss_infinite_width
+from ._simulate_flow import BAPSimulation, simulate_bap
+from ._flow import BAPTheory, bap_theory, bap_train_loss_infinite_width
 from ._models import ACTIVATIONS, BAPModel, MRSModel
-from ._mrs import MRSTheory, MRSTheoryGrid, mrs_theory, mrs_theory_grid
-from ._simulate import MRSSimulation, simulate_mrs
-from ._features import (FeatureExponents, FeatureSpectrum, PowerLawFit, PredictedFeatureSpectrum,
+from ._ridge import MRSTheory, MRSTheoryGrid, mrs_theory, mrs_theory_grid
+from ._simulate_ridge import MRSSimulation, simulate_mrs
+from ._feature_spectra import (FeatureExponents, FeatureSpectrum, PowerLawFit, PredictedFeatureSpectrum,
                         compare_spectra, feature_spectrum, feature_spectrum_exponents, fit_power_law,
                         hermite_coefficients, predicted_feature_spectrum, product_spectrum_exponent)
-from ._mrs_nonlinear import MRSNonlinearTheory, mrs_nonlinear_theory
+from ._ridge_nonlinear import MRSNonlinearTheory, mrs_nonlinear_theory
 from ._solver import ConvergenceError
-from ._spectral import ArraySpectrum, PowerLawSpectrum, spectral_sums, spectral_trace
+from ._spectral_sums import ArraySpectrum, PowerLawSpectrum, spectral_sums, spectral_trace
 
 __all__ = [
     "ACTIVATIONS", "MRSModel", "BAPModel",

@@ -3,20 +3,20 @@ generic regime machinery, both models' scaling laws, phases and tables.
 
 Expected values come from closed forms (Beta/Gamma integrals, the Euler
 reflection formula, zeta values) and from exact numerical sums
-(:func:`numerics._asymptotics.power_law_sum`, an Euler--Maclaurin summation
+(:func:`numerics._exponent_checks.power_law_sum`, an Euler--Maclaurin summation
 that does not use any asymptotic expansion), never from the engine itself.
 """
 import mpmath
 import pytest
 import sympy as sp
 
-from numerics._asymptotics import power_law_sum
-from theory._asymptotics import (EXPONENT_KEYS, PowerLawSum, Regime, asymptotic_exponents,
+from scaling_theory.numerics._exponent_checks import power_law_sum
+from scaling_theory.theory._asymptotics import (EXPONENT_KEYS, PowerLawSum, Regime, asymptotic_exponents,
                                  asymptotic_prefactors, bap_asymptotic_model, classify_phase,
                                  derive_asymptotics_bap, derive_asymptotics_mrs, derive_mellin,
                                  derive_regime, mellin_expansion, phase_diagram, regime_records)
-from theory._bap import BAP_SYMBOLS
-from theory._mrs import MRS_SYMBOLS
+from scaling_theory.theory._flow import BAP_SYMBOLS
+from scaling_theory.theory._ridge import MRS_SYMBOLS
 
 AL, BE = BAP_SYMBOLS["alpha"], BAP_SYMBOLS["beta"]
 ALA = MRS_SYMBOLS["alpha"]

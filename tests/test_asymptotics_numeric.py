@@ -1,4 +1,4 @@
-"""Numeric checks of the asymptotics engine (numerics/_asymptotics.py).
+"""Numeric checks of the asymptotics engine (numerics/_exponent_checks.py).
 
 The engine's exponents, prefactors and corrections are compared with the
 high-precision numerics of the actual theory deep in the asymptotic regime:
@@ -17,12 +17,12 @@ import pytest
 import sympy as sp
 from scipy.optimize import minimize_scalar
 
-from numerics import BAPModel, MRSModel, bap_theory, mrs_theory, mrs_theory_grid
-from numerics._asymptotics import (_BAPSums, derived_exponents, derived_prefactors, measure,
+from scaling_theory.numerics import BAPModel, MRSModel, bap_theory, mrs_theory, mrs_theory_grid
+from scaling_theory.numerics._exponent_checks import (_BAPSums, derived_exponents, derived_prefactors, measure,
                                    phase_diagram_figure, power_law_sum, validate_parameters)
-from theory._asymptotics import bap_asymptotic_model, derive_asymptotics_mrs, regime_records
-from theory._bap import BAP_SYMBOLS
-from theory._mrs import MRS_SYMBOLS
+from scaling_theory.theory._asymptotics import bap_asymptotic_model, derive_asymptotics_mrs, regime_records
+from scaling_theory.theory._flow import BAP_SYMBOLS
+from scaling_theory.theory._ridge import MRS_SYMBOLS
 
 W = mpmath.MPContext()
 W.dps = 45

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from numerics import BAPModel, MRSModel, bap_theory, mrs_theory
-from theory import BAP_SYMBOLS, derive_bap
+from scaling_theory.numerics import BAPModel, MRSModel, bap_theory, mrs_theory
+from scaling_theory.theory import BAP_SYMBOLS, derive_bap
 
 A_, B_ = BAP_SYMBOLS["alpha"], BAP_SYMBOLS["beta"]
 
@@ -89,7 +89,7 @@ def test_ensemble_versus_wider_model():
     each student's bias at width N; widening shrinks both. The theory says which wins,
     and the paired simulation (same training sets) agrees.
     """
-    from numerics import simulate_bap
+    from scaling_theory.numerics import simulate_bap
     t = np.array([10.0, 1e3, 1e5])
     kw = dict(M=1000, alpha=1.5, beta=1.0, P=400)
     ens = BAPModel(N=100, ensemble=4, **kw)
@@ -110,8 +110,8 @@ def test_exponent_in_P_at_infinite_width(beta):
     The t = inf value is the pole of the two-frequency kernel at n1(kappa0) = P; the test
     also checks that the full double-Talbot curve reaches it.
     """
-    from numerics._bap import _kappa0
-    from numerics._bap_sums import BAPSpectrum
+    from scaling_theory.numerics._flow_contours import kappa0
+    from scaling_theory.numerics._flow_sums import BAPSpectrum
     alpha = 1.5
     e_P = _derived("exponent_P", alpha, beta)
     m = BAPModel(M="inf", alpha=alpha, beta=beta, N="inf", P="inf")
@@ -119,7 +119,7 @@ def test_exponent_in_P_at_infinite_width(beta):
     Ps = np.geomspace(1e3, 1e5, 7).round()          # M = inf: O(1) sums, no plateau
     finals = []
     for P in Ps:
-        k0 = _kappa0(spec, P)
+        k0 = kappa0(spec, P)
         f = spec.F(np.array([k0], dtype=complex))
         n2 = f["l2", 2][0].real
         finals.append(k0**2 * f["u", 2][0].real / (1 - n2 / P))
@@ -127,7 +127,7 @@ def test_exponent_in_P_at_infinite_width(beta):
     small = BAPModel(M=2000, alpha=alpha, beta=beta, N="inf", P=100)
     lam_s = small.eigenvalues()
     u2_s = lam_s * small.target() ** 2
-    k0 = _kappa0(BAPSpectrum(small), 100)
+    k0 = kappa0(BAPSpectrum(small), 100)
     final = k0**2 * np.sum(u2_s / (lam_s + k0) ** 2) / (1 - np.sum((lam_s / (lam_s + k0)) ** 2) / 100)
     late = bap_theory(small, [1e9]).test_loss[0]
     assert abs(late / final - 1) < 1e-6

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics import BAPModel, bap_theory, bap_train_loss_infinite_width, simulate_bap
-from numerics._bap import _two_point_curves, spectral_edge
-from numerics._bap_sgd import sgd_max_step, sgd_noise_feedback, sgd_stability_bound
-from numerics._bap_sums import BAPSpectrum
-from numerics.cli import main
+from scaling_theory.numerics import BAPModel, bap_theory, bap_train_loss_infinite_width, simulate_bap
+from scaling_theory.numerics._flow import _two_point_curves
+from scaling_theory.numerics._flow_contours import spectral_edge
+from scaling_theory.numerics._flow_sgd import sgd_max_step, sgd_noise_feedback, sgd_stability_bound
+from scaling_theory.numerics._flow_sums import BAPSpectrum
+from scaling_theory.cli import main
 
 
 def _tol(theory, mean, sem, k=3.0, rel=0.03):
@@ -46,7 +47,7 @@ def test_sgd_edge_is_where_the_exact_recursion_turns_unstable(M, alpha, B):
 
 def test_sgd_feedback_equals_the_derived_sum():
     """Bridge: the numeric Q_1 (from n_1 at kappa(s_1)) equals the derived sum over modes."""
-    from theory import derive_bap_sgd
+    from scaling_theory.theory import derive_bap_sgd
 
     res = derive_bap_sgd().results["sgd_noise_feedback"]
     summand = res.rhs.function
@@ -234,10 +235,10 @@ def test_no_negative_loss_and_an_honest_accuracy():
 def test_lower_spectral_edge_against_sampled_matrices(kw):
     """The late-time cut rests on lambda_min of the non-zero spectrum of K: the deterministic value
     lies at or a little below the smallest non-zero eigenvalue of sampled (A^T A / N) Sigma_hat."""
-    from numerics._bap import _lower_edge
+    from scaling_theory.numerics._flow_contours import lower_edge
 
     m = BAPModel(alpha=1.5, beta=1.0, **kw)
-    low = _lower_edge(BAPSpectrum(m), m.N, m.P)
+    low = lower_edge(BAPSpectrum(m), m.N, m.P)
     rng = np.random.default_rng(3)
     lam = m.eigenvalues()
     mins = []

@@ -11,11 +11,11 @@ import pytest
 import sympy as sp
 from threadpoolctl import threadpool_limits
 
-from numerics import BAPModel, bap_theory, simulate_bap
-from numerics._bap_sgd import _roots, sgd_stability_bound
-from numerics._bap_sums import BAPSpectrum
-from numerics.cli import main
-from theory import SGD_SYMBOLS, derive_bap_sgd
+from scaling_theory.numerics import BAPModel, bap_theory, simulate_bap
+from scaling_theory.numerics._flow_sgd import _roots, sgd_stability_bound
+from scaling_theory.numerics._flow_sums import BAPSpectrum
+from scaling_theory.cli import main
+from scaling_theory.theory import SGD_SYMBOLS, derive_bap_sgd
 
 
 def recursion(j, u2, eta, B, noise, nmax):

@@ -9,9 +9,10 @@ import mpmath
 import numpy as np
 import pytest
 
-from numerics import BAPModel, bap_theory, bap_train_loss_infinite_width
-from numerics._bap import _kappa0, _two_point_curves, _two_point_curves_mp
-from numerics._bap_sums import BAPSpectrum
+from scaling_theory.numerics import BAPModel, bap_theory, bap_train_loss_infinite_width
+from scaling_theory.numerics._flow import _two_point_curves, _two_point_curves_mp
+from scaling_theory.numerics._flow_contours import kappa0
+from scaling_theory.numerics._flow_sums import BAPSpectrum
 
 
 def direct(m, kap, q):
@@ -73,7 +74,7 @@ def test_cross_sums_at_clustered_and_spread_nodes():
     lam = m.eigenvalues()
     u = lam * m.target() ** 2
     spec = BAPSpectrum(m)
-    k0 = _kappa0(spec, 100)
+    k0 = kappa0(spec, 100)
     th = np.linspace(-2.5, 2.5, 9)
     for kap in (k0 * (1 + 1e-9 * np.exp(1j * th)), 0.05 * np.exp(1j * th) + 0.06, np.exp(1j * th) * 3):
         got = spec.cross(kap)
@@ -140,7 +141,7 @@ def test_mpmath_gradient_descent_equals_the_closed_form():
 
 @pytest.mark.slow
 def test_mpmath_gradient_descent_after_one_and_three_steps():
-    """The capped w-contour (few steps) needs more nodes: see numerics._bap._mp_nodes."""
+    """The capped w-contour (few steps) needs more nodes: see numerics._flow._mp_nodes."""
     _gd_closed_form_check([1, 3], 20)
 
 

@@ -7,9 +7,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from numerics import BAPModel, MRSModel, mrs_theory
-from numerics._bap import bap_theory, bap_train_loss_infinite_width
-from theory._bap import BAP_SYMBOLS, derive_bap
+from scaling_theory.numerics import BAPModel, MRSModel, mrs_theory
+from scaling_theory.numerics._flow import bap_theory, bap_train_loss_infinite_width
+from scaling_theory.theory._flow import BAP_SYMBOLS, derive_bap
 
 
 def test_derivation_verifies():
@@ -132,8 +132,8 @@ def test_two_point_route_reproduces_the_one_point_results():
     """Independent checks of the two-point building block: at P = inf the double inversion
     equals the single (one-point) inversion; at N = inf its train loss equals the one-point
     train loss."""
-    from numerics._bap import _two_point_curves
-    from numerics._bap_sums import BAPSpectrum
+    from scaling_theory.numerics._flow import _two_point_curves
+    from scaling_theory.numerics._flow_sums import BAPSpectrum
     t = np.logspace(-1, 7, 17)
     m = BAPModel(M=600, alpha=1.5, beta=1.0, N=80, P="inf")
     one = bap_theory(m, t).test_loss
@@ -171,8 +171,8 @@ def test_finite_P_curves_are_sane():
 # -- discrete-time gradient descent ------------------------------------------------
 def test_gradient_descent_reduces_to_the_closed_form():
     """N, P -> inf through the w-Talbot route: sum_k u_k^2 (1 - eta lambda_k)^{2n}."""
-    from numerics._bap import _two_point_curves
-    from numerics._bap_sums import BAPSpectrum
+    from scaling_theory.numerics._flow import _two_point_curves
+    from scaling_theory.numerics._flow_sums import BAPSpectrum
     m = BAPModel(M=500, alpha=1.5, beta=1.0, N="inf", P="inf")
     lam, u2 = m.eigenvalues(), m.eigenvalues() * m.target() ** 2
     eta = 0.5

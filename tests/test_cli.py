@@ -1,4 +1,4 @@
-"""Tests of the ``scaling-theory`` command line (numerics/cli.py)."""
+"""Tests of the ``scaling-theory`` command line (scaling_theory/cli.py)."""
 import json
 import math
 import shutil
@@ -9,8 +9,8 @@ from pathlib import Path
 import mpmath
 import pytest
 
-from numerics import MRSModel, mrs_theory
-from numerics.cli import main
+from scaling_theory.numerics import MRSModel, mrs_theory
+from scaling_theory.cli import main
 
 BASE = ["--M", "1000", "--alpha", "1"]
 
@@ -107,7 +107,7 @@ def test_simulate_nonlinear_and_progress_on_stderr(capsys):
 
 
 def test_equations(capsys):
-    from theory._mrs import derive_mrs
+    from scaling_theory.theory._ridge import derive_mrs
 
     assert main(["mrs", "equations", "--latex"]) == 0
     out = capsys.readouterr().out
@@ -179,7 +179,7 @@ def test_installed_script_bad_input():
 def test_loss_with_activation_uses_the_nonlinear_theory(capsys):
     """`mrs loss --activation relu`: model A's JSON keys, the numbers of mrs_nonlinear_theory
     (an independent route: its linear case is model A), and sampling errors of the U average."""
-    from numerics import mrs_nonlinear_theory
+    from scaling_theory.numerics import mrs_nonlinear_theory
 
     args = ["mrs", "loss", "--M", "200", "--alpha", "1", "--N", "300", "--T", "600", "--gamma", "0.001",
             "--activation", "relu", "--u-draws", "3", "--seed", "5"]

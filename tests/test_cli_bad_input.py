@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from numerics.cli import main
+from scaling_theory.cli import main
 
 MRS = "mrs loss --M 1000 --alpha 1 --N 100 --T 400"
 MSIM = "mrs simulate --M 200 --alpha 1 --N 20 --T 40 --seeds 2 --no-progress"
@@ -131,7 +131,7 @@ def test_bad_input_in_a_fresh_process_has_no_traceback():
     for line, flag in [(MRS.replace("--alpha 1", "--alpha -1"), "--alpha"),
                        (MSIM.replace("--N 20", "--N 1e9"), "--N"),
                        ("exponents bap --alpha 1e300 --beta 1", "--alpha")]:
-        p = subprocess.run([sys.executable, "-m", "numerics.cli", *shlex.split(line)], capture_output=True,
+        p = subprocess.run([sys.executable, "-m", "scaling_theory.cli", *shlex.split(line)], capture_output=True,
                            text=True, timeout=120)
         assert p.returncode == 2
         assert len(p.stderr.strip().splitlines()) == 1 and flag in p.stderr

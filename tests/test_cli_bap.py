@@ -6,8 +6,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from numerics import BAPModel, bap_theory
-from numerics.cli import compute_optimal_exponents, main
+from scaling_theory.numerics import BAPModel, bap_theory
+from scaling_theory.cli import main
+from scaling_theory.numerics._exponent_reports import compute_optimal_exponents
 
 BASE = ["--M", "300", "--alpha", "1.5", "--beta", "1"]
 
@@ -94,7 +95,7 @@ def test_simulate_gd_sgd_ensemble(capsys):
 
 
 def test_equations(capsys):
-    from theory import derive_bap
+    from scaling_theory.theory import derive_bap
 
     assert main(["bap", "equations", "--latex"]) == 0
     out = capsys.readouterr().out
@@ -127,8 +128,8 @@ def test_compute_optimal_fallback_derivation_agrees():
     """The sympy fallback (stationarity solved here) equals the derivation's results."""
     import sympy as sp
 
-    from theory import derive_bap
-    from theory._bap import alpha, beta
+    from scaling_theory.theory import derive_bap
+    from scaling_theory.theory._flow import alpha, beta
 
     d = derive_bap()
     stripped = type(d)(**{**d.__dict__, "results": {k: v for k, v in d.results.items()

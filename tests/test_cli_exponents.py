@@ -1,4 +1,4 @@
-r"""Tests of ``scaling-theory exponents mrs|bap`` (numerics/cli.py).
+r"""Tests of ``scaling-theory exponents mrs|bap`` (scaling_theory/cli.py).
 
 Expected values come from closed forms derived here, not from the code:
 
@@ -27,7 +27,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from numerics.cli import main
+from scaling_theory.cli import main
 
 BAP_POINTS = [("1.5", "0.5"), ("2", "1.5"), ("3", "2.5"), ("2", "1")]
 MRS_POINTS = ["0.5", "2"]

@@ -1,8 +1,8 @@
-"""Tests of the feature-spectrum module (numerics/_features.py) and of the
-derivation of the extension (theory/_features.py).
+"""Tests of the feature-spectrum module (numerics/_feature_spectra.py) and of the
+derivation of the extension (theory/_feature_maps.py).
 
 Expected values come from independent sources: scipy quadrature for the
-Hermite coefficients; the closed-form kernels of ``numerics._simulate``
+Hermite coefficients; the closed-form kernels of ``numerics._simulate_ridge``
 against their Mehler series; the ``M x M`` Gram matrix
 ``Lambda^{1/2} U^T U Lambda^{1/2}`` for linear features; the Marchenko-Pastur
 law (by quadrature of its density) for the deterministic equivalent; Monte
@@ -20,14 +20,14 @@ from numpy.polynomial.hermite_e import hermeval
 from scipy import integrate
 from scipy.special import erf
 
-import numerics._features as F
-from numerics._features import (FeatureExponents, FeatureSpectrum, PowerLawFit,
+import scaling_theory.numerics._feature_spectra as F
+from scaling_theory.numerics._feature_spectra import (FeatureExponents, FeatureSpectrum, PowerLawFit,
                                 PredictedFeatureSpectrum, compare_spectra, feature_spectrum,
                                 feature_spectrum_exponents, fit_power_law, hermite_coefficients,
                                 predicted_feature_spectrum, product_spectrum_exponent)
-from numerics._models import MRSModel
-from numerics._simulate import _draw_instance, _feature_moments
-from theory._features import (FEATURE_SYMBOLS, derive_feature_extension, erf_coefficient,
+from scaling_theory.numerics._models import MRSModel
+from scaling_theory.numerics._simulate_ridge import _draw_instance, _feature_moments
+from scaling_theory.theory._feature_maps import (FEATURE_SYMBOLS, derive_feature_extension, erf_coefficient,
                               relu_coefficient)
 
 ACTS = {"linear": lambda h: h, "relu": lambda h: np.maximum(h, 0.0), "erf": erf, "tanh": np.tanh}
@@ -85,7 +85,7 @@ def test_hermite_coefficients_equal_the_derived_closed_forms(q):
 
 @pytest.mark.parametrize("act, terms", [("relu", 80), ("erf", 61), ("tanh", 41), ("linear", 3)])
 def test_mehler_series_reproduces_the_closed_form_kernels(act, terms):
-    """K_ij = sum_n c_n(q_i) c_n(q_j) rho^n / n! against numerics._simulate's kernels,
+    """K_ij = sum_n c_n(q_i) c_n(q_j) rho^n / n! against numerics._simulate_ridge's kernels,
     at pre-activation variances ~0.5 (strongly nonlinear), for |rho| <= 0.8."""
     m = _model(act, M=30, N=14, sigma_u2=18.0)
     lam, _w, U, _X, _e = _draw_instance(m, np.random.default_rng(5))

@@ -1,5 +1,5 @@
 """Tests of the Gaussian-equivalent theory of model A with nonlinear features
-(numerics/_mrs_nonlinear.py).
+(numerics/_ridge_nonlinear.py).
 
 Expected values come from independent computations: the linear-feature theory
 :func:`numerics.mrs_theory`, closed forms (isotropic spectra, least squares),
@@ -29,10 +29,10 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-import numerics._mrs_nonlinear as nl
-from numerics import MRSModel, mrs_theory, simulate_mrs
-from numerics._mrs_nonlinear import MRSNonlinearTheory, mrs_nonlinear_theory
-from numerics._simulate import (
+import scaling_theory.numerics._ridge_nonlinear as nl
+from scaling_theory.numerics import MRSModel, mrs_theory, simulate_mrs
+from scaling_theory.numerics._ridge_nonlinear import MRSNonlinearTheory, mrs_nonlinear_theory
+from scaling_theory.numerics._simulate_ridge import (
     _activation, _draw_instance, _feature_moments, _spectral_filters, _thin_svd,
 )
 

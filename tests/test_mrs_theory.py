@@ -10,9 +10,9 @@ import mpmath
 import numpy as np
 import pytest
 
-import numerics
-from numerics import ConvergenceError, MRSModel, mrs_theory, mrs_theory_grid
-from numerics._solver import NumpyBackend, solve_increasing
+import scaling_theory.numerics as numerics
+from scaling_theory.numerics import ConvergenceError, MRSModel, mrs_theory, mrs_theory_grid
+from scaling_theory.numerics._solver import NumpyBackend, solve_increasing
 
 
 def test_public_surface():
@@ -178,7 +178,7 @@ def test_breakdown_and_plateau_when_N_reaches_M():
 @pytest.mark.parametrize("alpha", [0.3, 1.0, 2.0])
 def test_exponents_measured_on_the_numerics(alpha):
     """Fitted log-log slopes over two decades within 0.02 of the derived -alpha."""
-    from theory import MRS_SYMBOLS, derive_mrs
+    from scaling_theory.theory import MRS_SYMBOLS, derive_mrs
     d = derive_mrs()
     a = MRS_SYMBOLS["alpha"]
     eN = float(d["exponent_N"].subs(a, alpha))
@@ -198,8 +198,8 @@ def test_exponents_measured_on_the_numerics(alpha):
 
 
 def test_cost_does_not_grow_with_M():
-    from numerics._spectral import direct_term_count
-    from numerics._mrs import mrs_spectrum
+    from scaling_theory.numerics._spectral_sums import direct_term_count
+    from scaling_theory.numerics._ridge import mrs_spectrum
     small = direct_term_count(mrs_spectrum(MRSModel(M=10**4, alpha=1, N=10, T=10)))
     huge = direct_term_count(mrs_spectrum(MRSModel(M=10**12, alpha=1, N=10, T=10)))
     assert small == huge < 200

@@ -16,10 +16,10 @@ import mpmath
 import numpy as np
 import pytest
 
-from numerics import BAPModel, MRSModel, bap_theory, mrs_theory
-from numerics._bap import spectral_edge
-from numerics._bap_sgd import sgd_max_step
-from numerics._bap_sums import BAPSpectrum
+from scaling_theory.numerics import BAPModel, MRSModel, bap_theory, mrs_theory
+from scaling_theory.numerics._flow_contours import spectral_edge
+from scaling_theory.numerics._flow_sgd import sgd_max_step
+from scaling_theory.numerics._flow_sums import BAPSpectrum
 
 
 def _loguniform_int(rng, lo, hi):

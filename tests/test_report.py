@@ -1,4 +1,4 @@
-"""Tests of the reproduction report (numerics/_report.py) at quick sizes."""
+"""Tests of the reproduction report (scaling_theory/report/) at quick sizes."""
 import csv
 import json
 import math
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from numerics._report import SECTIONS, ReportConfig, reproduce
+from scaling_theory.report import SECTIONS, ReportConfig, reproduce
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def test_reproducible(report, tmp_path):
 
 
 def test_cli_reproduce(tmp_path, capsys):
-    from numerics.cli import main
+    from scaling_theory.cli import main
 
     assert main(["reproduce", "--out", str(tmp_path), "--quick", "--no-progress", "--seeds", "2"]) == 0
     out = capsys.readouterr().out

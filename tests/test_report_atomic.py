@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from numerics import _report
-from numerics._report import SECTIONS, report_is_complete, reproduce
+from scaling_theory import report as _report
+from scaling_theory.report import SECTIONS, report_is_complete, reproduce
 
 ONE_SECTION = [s for s in SECTIONS if s.name == "bap_width"]     # theory only: seconds
 

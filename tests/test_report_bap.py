@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from numerics._report import SECTIONS, reproduce
+from scaling_theory.report import SECTIONS, reproduce
 
 BAP = [s for s in SECTIONS if s.name.startswith("bap_")]
 FIGURES = {"bap_loss": "bap_loss_t.png", "bap_compute_optimal": "bap_compute_optimal.png",

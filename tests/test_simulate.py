@@ -1,4 +1,4 @@
-"""Tests of the finite simulation of model A (numerics/_simulate.py).
+"""Tests of the finite simulation of model A (numerics/_simulate_ridge.py).
 
 Expected values come from independent computations: normal equations /
 ``numpy.linalg.lstsq`` for the estimator, ``scipy.integrate`` for the
@@ -13,9 +13,9 @@ import pytest
 from scipy import integrate
 from scipy.special import erf
 
-import numerics._simulate as sim
-from numerics._models import MRSModel
-from numerics._simulate import MRSSimulation, simulate_mrs, simulate_mrs_instance
+import scaling_theory.numerics._simulate_ridge as sim
+from scaling_theory.numerics._models import MRSModel
+from scaling_theory.numerics._simulate_ridge import MRSSimulation, simulate_mrs, simulate_mrs_instance
 
 ACTS = {
     "linear": lambda h: h,

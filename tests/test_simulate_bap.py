@@ -1,4 +1,4 @@
-"""Tests of the finite simulation of model B (numerics/_simulate_bap.py).
+"""Tests of the finite simulation of model B (numerics/_simulate_flow.py).
 
 Expected values come from independent computations: ``scipy.linalg.expm`` of
 the (affine) gradient-flow ODE, explicit loops of gradient steps in the
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-import numerics._simulate_bap as sb
-from numerics._models import BAPModel
-from numerics._simulate_bap import BAPSimulation, simulate_bap, simulate_bap_instance
+import scaling_theory.numerics._simulate_flow as sb
+from scaling_theory.numerics._models import BAPModel
+from scaling_theory.numerics._simulate_flow import BAPSimulation, simulate_bap, simulate_bap_instance
 
 
 # ---------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def _ref_gd(model, seed, steps):
     lam, w, Psi, eps, As, _ = _redraw(model, seed)
     Gbs = [_hessian(lam, w, Psi, eps, A) for A in As]
     thetas = [np.zeros(model.N) for _ in As]
-    out, n = {}, 0
+    out = {}
     for s in range(max(steps) + 1):
         if s in steps:
             out[s] = _losses(lam, w, Psi, eps, As, thetas)

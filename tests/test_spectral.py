@@ -1,4 +1,4 @@
-"""Tests of numerics._spectral against independent references.
+"""Tests of numerics._spectral_sums against independent references.
 
 References are direct sums (numpy / mpmath, written out here), closed forms
 (alpha = 1: ``sum 1/(1 + c I**2)`` via ``coth``), the Mellin small-kappa
@@ -10,7 +10,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from numerics._spectral import (
+from scaling_theory.numerics._spectral_sums import (
     ArraySpectrum,
     PowerLawSpectrum,
     SpectralSums,

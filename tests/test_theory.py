@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import theory
-from theory import (MRS_SYMBOLS, derivation_documents, derive_mrs, marchenko_pastur,
+from scaling_theory import theory
+from scaling_theory.theory import (MRS_SYMBOLS, derivation_documents, derive_mrs, marchenko_pastur,
                     wishart_renormalisation, write_derivations)
-from numerics import _generated_mrs as gen
+from scaling_theory.numerics import _generated_ridge as gen
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,7 @@ def test_every_step_verifies(build):
 
 
 def test_a_wrong_step_is_caught():
-    from theory import Derivation, Step
+    from scaling_theory.theory import Derivation, Step
     x = sp.Symbol("x")
     bad = Derivation("t", "s", (), (), (Step("wrong", "", (), (x**2 - x * x + 1,)),), {})
     with pytest.raises(AssertionError, match="wrong"):
@@ -99,7 +99,7 @@ def test_misspecification_identity_exact():
 
 def test_generated_code_is_the_derived_code():
     d = derive_mrs()
-    from theory._codegen import MRS_FUNCTIONS
+    from scaling_theory.theory._codegen import MRS_FUNCTIONS
     rng = np.random.default_rng(3)
     plain = {sym: sp.Symbol(name) for name, sym in MRS_SYMBOLS.items()}
     for fname, (key, args, _doc) in MRS_FUNCTIONS.items():
@@ -138,9 +138,9 @@ def test_results_have_latex():
 
 
 def test_check_substitutes_a_numeric_solution():
-    from numerics import MRSModel, mrs_theory
-    from numerics._spectral import spectral_sums
-    from numerics._mrs import mrs_spectrum
+    from scaling_theory.numerics import MRSModel, mrs_theory
+    from scaling_theory.numerics._spectral_sums import spectral_sums
+    from scaling_theory.numerics._ridge import mrs_spectrum
     m = MRSModel(M=1000, alpha=1, N=100, T=400, gamma=0.01)
     r = mrs_theory(m)
     n1 = float(spectral_sums(mrs_spectrum(m), r.kappa).n1)
@@ -152,7 +152,7 @@ def test_check_substitutes_a_numeric_solution():
 
 def test_large_M_closed_forms_against_numerics():
     """The Gamma-function forms of the sums and the asymptotic loss prefactor."""
-    from numerics._spectral import PowerLawSpectrum, spectral_sums
+    from scaling_theory.numerics._spectral_sums import PowerLawSpectrum, spectral_sums
     d = derive_mrs()
     k_, a_, lp_ = MRS_SYMBOLS["kappa"], MRS_SYMBOLS["alpha"], MRS_SYMBOLS["lambda_plus"]
     for alpha in (0.5, 1.0, 2.0):

@@ -8,7 +8,7 @@ independent finite instances (seeded), never from the theory.
 import numpy as np
 import pytest
 
-from numerics import MRSModel, mrs_theory, simulate_mrs
+from scaling_theory.numerics import MRSModel, mrs_theory, simulate_mrs
 
 
 def assert_matches(theory_value, mean, sem, what):

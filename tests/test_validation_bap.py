@@ -8,7 +8,7 @@ N > P and N = P, with and without label noise.
 import numpy as np
 import pytest
 
-from numerics import BAPModel, bap_theory, simulate_bap
+from scaling_theory.numerics import BAPModel, bap_theory, simulate_bap
 
 TIMES = np.array([1.0, 10.0, 100.0, 1e3, 1e4, 1e5])   # multiples of every eta used below
 

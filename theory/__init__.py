@@ -32,7 +32,7 @@ regime_records, EXPONENT_KEYS
     The engine's results as data (tabulated in ``_generated_asymptotics.py``;
     ``source="engine"`` re-derives them).
 write_derivations, derivation_documents
-    Regenerate ``derivations/``, ``numerics/_generated_mrs.py`` and
+    Regenerate ``derivations/``, ``numerics/_generated_ridge.py`` and
     ``theory/_generated_asymptotics.py``.
 generated_mrs_source
     The generated numeric code (text).
@@ -40,14 +40,14 @@ generated_mrs_source
 from ._asymptotics import (EXPONENT_KEYS, asymptotic_exponents, asymptotic_prefactors, classify_phase,
                            derive_asymptotics_bap, derive_asymptotics_mrs, derive_mellin, phase_diagram,
                            regime_records)
-from ._bap import BAP_SYMBOLS, derive_bap
+from ._flow import BAP_SYMBOLS, derive_bap
 from ._codegen import generated_mrs_source
 from ._derivation import Derivation, Step
-from ._bap_sgd import SGD_SYMBOLS, derive_bap_sgd
-from ._features import FEATURE_SYMBOLS, derive_feature_extension
+from ._flow_sgd import SGD_SYMBOLS, derive_bap_sgd
+from ._feature_maps import FEATURE_SYMBOLS, derive_feature_extension
 from ._document import derivation_documents, write_derivations
 from ._freeprob import marchenko_pastur, wishart_renormalisation
-from ._mrs import MRS_SYMBOLS, derive_mrs
+from ._ridge import MRS_SYMBOLS, derive_mrs
 
 __all__ = [
     "Derivation",

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from ._codegen import generated_mrs_source
 from ._freeprob import marchenko_pastur, wishart_renormalisation
-from ._bap import derive_bap
-from ._bap_sgd import derive_bap_sgd
+from ._flow import derive_bap
+from ._flow_sgd import derive_bap_sgd
 from ._asymptotics import asymptotics_markdown, tabulated_source
-from ._features import derive_feature_extension
-from ._mrs import derive_mrs
+from ._feature_maps import derive_feature_extension
+from ._ridge import derive_mrs
 
 __all__ = ["write_derivations", "derivation_documents"]
 
@@ -33,7 +33,7 @@ def _model_a_document() -> str:
         "Maloney, Roberts & Sully, arXiv:2210.16859; conventions of `CONVENTIONS.md`. "
         "Every step below is a sympy computation in `theory/`; the residuals listed under each "
         "step are simplified to zero by `Derivation.verify()` in the test suite, and the final "
-        "formulas are printed into `numerics/_generated_mrs.py`, which the numeric layer evaluates.\n",
+        "formulas are printed into `numerics/_generated_ridge.py`, which the numeric layer evaluates.\n",
         "## Building blocks: Marchenko–Pastur, S-transforms, renormalisation\n",
         f"The Marchenko–Pastur S-transform (`marchenko_pastur()`, {len(mp.steps)} steps) "
         "and the lemma built on it (`wishart_renormalisation()`).\n",
@@ -52,7 +52,7 @@ def _model_b_document() -> str:
         "(model B's exponent: $\\lambda_k=k^{-\\alpha}$, $\\alpha_B=1+\\alpha_A$). The renormalisation "
         "lemma is derived in `model_a.md`. This document holds the one-point results, the two-point "
         "(two-frequency) kernels of finite $N$ and $P$ (test and train loss, label noise), the "
-        "compute-optimal allocation, and online SGD; `numerics/_bap.py` and `numerics/_bap_sgd.py` "
+        "compute-optimal allocation, and online SGD; `numerics/_flow.py` and `numerics/_flow_sgd.py` "
         "invert them on Talbot contours.\n",
         d.markdown(),
         derive_bap_sgd().markdown(),
@@ -60,7 +60,7 @@ def _model_b_document() -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
-_GAUSSIAN_EQUIVALENT = r"""## The test loss with nonlinear features (numerics/_mrs_nonlinear.py)
+_GAUSSIAN_EQUIVALENT = r"""## The test loss with nonlinear features (numerics/_ridge_nonlinear.py)
 
 The loss of ridge regression on nonlinear features is evaluated by a
 Gaussian-equivalent theory, with its approximations stated:
@@ -97,7 +97,7 @@ def _features_document() -> str:
         "Model A with `activation` (`CONVENTIONS.md`): $\\phi(x)=\\sigma(Ux)$. The feature "
         "covariance is a function of $\\Sigma=U\\Lambda U^\\top$; its Hermite (Mehler) expansion "
         "adds Hadamard powers of $\\Sigma$, whose spectra are tensor powers of the latent power law, "
-        "and these fill the spectrum past the latent rank $M$. `numerics/_features.py` evaluates the "
+        "and these fill the spectrum past the latent rank $M$. `numerics/_feature_spectra.py` evaluates the "
         "prediction and measures the spectra.\n",
         d.markdown(),
         _GAUSSIAN_EQUIVALENT,
@@ -112,7 +112,7 @@ def derivation_documents() -> dict:
         "derivations/model_b.md": _model_b_document(),
         "derivations/features.md": _features_document(),
         "derivations/asymptotics.md": HEADER + asymptotics_markdown().rstrip() + "\n",
-        "numerics/_generated_mrs.py": generated_mrs_source(),
+        "numerics/_generated_ridge.py": generated_mrs_source(),
         "theory/_generated_asymptotics.py": tabulated_source(),
     }
 

@@ -10,7 +10,7 @@ the feature covariance (uncentred second moment, conditional on ``U``)::
 * :func:`feature_spectrum` -- the eigenvalues of ``K`` for one draw of ``U``,
   *exactly* (closed-form Gaussian kernels: arc-cosine for ReLU, arcsine for
   erf, Gauss--Hermite quadrature for tanh, the very
-  :func:`numerics._simulate._feature_moments` that the simulation uses) or by
+  :func:`numerics._simulate_ridge._feature_moments` that the simulation uses) or by
   Monte Carlo over ``x`` as a check; power-law fits on the latent part and on
   the extended part (beyond index ``M``) and the extent (how many eigenvalues
   lie above ``cutoff`` times the largest).  Linear features have rank ``M``;
@@ -19,7 +19,7 @@ the feature covariance (uncentred second moment, conditional on ``U``)::
   ``U`` (mean and standard error over draws).
 * :func:`fit_power_law` -- least squares on log-log with standard errors.
 * :func:`hermite_coefficients` -- ``c_n(q) = E[act(sqrt(q) z) He_n(z)]``, the
-  closed forms derived in :func:`theory._features.derive_feature_extension`.
+  closed forms derived in :func:`theory._feature_maps.derive_feature_extension`.
 * :func:`predicted_feature_spectrum` -- the Hermite / tensor-power theory:
   with ``Sigma = U diag(lambda) U^T`` and ``q`` the pre-activation variance,
   Mehler's formula gives ``K = sum_n (1/n!) D_n Sigma^{o n} D_n`` with
@@ -62,7 +62,7 @@ from threadpoolctl import threadpool_limits
 
 from ._limits import MAX_SEEDS, check_count, check_memory, largest
 from ._models import ACTIVATIONS, MRSModel
-from ._simulate import _activation, _draw_instance, _feature_moments
+from ._simulate_ridge import _activation, _draw_instance, _feature_moments
 
 __all__ = [
     "feature_spectrum", "FeatureSpectrum", "feature_spectrum_exponents", "FeatureExponents",
@@ -559,7 +559,7 @@ def feature_spectrum(model, N=None, *, activation=None, sigma_u2=None, seed=0, m
     Notes
     -----
     Cost ``O(N^2 M + N^3)`` (one ``N x N`` symmetric eigenproblem); tanh adds
-    the quadrature of :func:`numerics._simulate._tanh_moments`.
+    the quadrature of :func:`numerics._simulate_ridge._tanh_moments`.
 
     Examples
     --------
@@ -711,7 +711,7 @@ def hermite_coefficients(activation, q, order) -> np.ndarray:
 
     Probabilists' Hermite polynomials, so ``act(sqrt(q) z) = sum_n c_n He_n(z) / n!``
     and, by Mehler's formula, ``E[act(h_i) act(h_j)] = sum_n c_n(q_i) c_n(q_j) rho^n / n!``
-    for unit-correlation ``rho`` (:func:`theory._features.derive_feature_extension`).
+    for unit-correlation ``rho`` (:func:`theory._feature_maps.derive_feature_extension`).
 
     * linear: ``c_1 = sqrt(q)``, others 0;
     * relu: ``c_0 = sqrt(q / 2 pi)``, ``c_1 = sqrt(q) / 2``,
@@ -767,7 +767,6 @@ def _levels(lam, n, tau):
     """Prefixes of multisets ``I_1 <= .. <= I_k`` (0-based) that can reach a
     product ``>= tau``: returns (products, last indices) at level ``n - 1``
     together with the per-prefix number of admissible last indices."""
-    M = lam.size
     neg = -lam
     p = np.ones(1)
     last = np.zeros(1, dtype=np.int64)
@@ -1017,7 +1016,7 @@ def predicted_feature_spectrum(model, N=None, *, activation=None, sigma_u2=None,
         ``N W_n lambda_{I_1} .. lambda_{I_n}``,  ``W_n = c_n(qbar)^2 / qbar^n (sigma_u2/M)^n``
 
     per multiset ``{I_1 <= .. <= I_n}``
-    (:func:`theory._features.derive_feature_extension`).  The orders up to
+    (:func:`theory._feature_maps.derive_feature_extension`).  The orders up to
     ``order`` are merged and sorted.  With ``finite_n`` the population is
     also pushed through the deterministic equivalent of the ``N x N`` Gram
     matrix of ``N`` features (exact for linear features; for nonlinear
@@ -1139,7 +1138,7 @@ def _product_functions(order):
     """``(count(L), exponent(alpha, L))`` lambdified from the derivation."""
     import sympy as sp
 
-    from theory._features import FEATURE_SYMBOLS, counting_volume, local_exponent
+    from scaling_theory.theory._feature_maps import FEATURE_SYMBOLS, counting_volume, local_exponent
 
     L, alpha = FEATURE_SYMBOLS["L"], FEATURE_SYMBOLS["alpha"]
     ns = {"exp": math.exp, "factorial": math.factorial}
@@ -1152,7 +1151,7 @@ def product_spectrum_exponent(alpha, order, count) -> float:
     """Local exponent of the sorted products ``lambda_{I_1}..lambda_{I_n}`` at rank ``count``.
 
     For ``lambda_I = I^-(1+alpha)`` and multisets of size ``n = order``, the
-    derivation (:func:`theory._features.derive_feature_extension`, steps
+    derivation (:func:`theory._feature_maps.derive_feature_extension`, steps
     "Counting function" and "Exponent") gives, in the continuum
     approximation, ``count = V_n(L) / n!`` and the local exponent
     ``s_n(L) = (1+alpha) (n-1)! e^-L V_n(L) / L^(n-1)``, which tends to

@@ -112,6 +112,8 @@ import mpmath
 import numpy as np
 from scipy import special  # bernoulli, zeta
 
+from ._precision import context
+
 __all__ = [
     "PowerLawSpectrum",
     "ArraySpectrum",
@@ -292,14 +294,13 @@ def direct_term_count(spectrum, ctx=None):
     return K
 
 
-_WORK_CTX = {}
 
 
 def _work_ctx(ctx):
     """Private mpmath context with ``ctx.prec + _GUARD_BITS`` bits (cached)."""
     if not isinstance(ctx, mpmath.ctx_mp.MPContext):
         raise TypeError(f"ctx must be an mpmath.MPContext instance or None, got {ctx!r}")
-    return _work_ctx_bits(int(ctx.prec) + _GUARD_BITS)
+    return context(prec=int(ctx.prec) + _GUARD_BITS)
 
 
 def _check_kappa_double(kappa, M):
@@ -660,7 +661,7 @@ def _sums_powerlaw(spec, kappa, ctx):
     w = _work_ctx(ctx)
     # extra bits: the incomplete-beta end values nearly cancel for tiny alpha
     extra = max(0, math.ceil(-math.log2(float(spec.alpha))))
-    w = _work_ctx_bits(w.prec + extra)
+    w = context(prec=w.prec + extra)
     k = _check_kappa_mp(w, kappa, spec.M)
     if k == 0:
         n1 = n2 = w.mpf(spec.M)
@@ -745,7 +746,7 @@ def spectral_trace(spectrum, ctx=None):
     w = _work_ctx(ctx)
     # extra bits against the cancellation in zeta(a, K+1) - zeta(a, M+1)
     extra = max(0, math.ceil(math.log2(1.0 / float(spectrum.alpha)))) + 8
-    w = _work_ctx_bits(w.prec + extra)
+    w = context(prec=w.prec + extra)
     a = 1 + w.mpf(spectrum.alpha)
     lp, om = w.mpf(spectrum.lambda_plus), w.mpf(spectrum.omega)
     K = 256
@@ -759,10 +760,3 @@ def spectral_trace(spectrum, ctx=None):
     return ctx.mpf(tr), ctx.mpf(om * tr)
 
 
-def _work_ctx_bits(prec):
-    w = _WORK_CTX.get(prec)
-    if w is None:
-        w = mpmath.MPContext()
-        w.prec = prec
-        _WORK_CTX[prec] = w
-    return w

@@ -3,23 +3,22 @@ the derived losses evaluated, in vectorised double precision or in mpmath at
 any precision.
 
 The equations come from :func:`theory.derive_mrs` through the generated module
-:mod:`numerics._generated_mrs`; the spectral sums from
-:mod:`numerics._spectral` (O(1) in ``M`` for power laws).
+:mod:`numerics._generated_ridge`; the spectral sums from
+:mod:`numerics._spectral_sums` (O(1) in ``M`` for power laws).
 """
 from __future__ import annotations
 
 import math
 import numbers
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-import mpmath
 import numpy as np
 
-from . import _generated_mrs as gen
+from . import _generated_ridge as gen
 from ._models import MRSModel
+from ._precision import context as _context
 from ._solver import ConvergenceError, MpmathBackend, NumpyBackend, solve_increasing
-from ._spectral import ArraySpectrum, PowerLawSpectrum, spectral_sums, spectral_trace
+from ._spectral_sums import ArraySpectrum, PowerLawSpectrum, spectral_sums, spectral_trace
 
 __all__ = ["MRSTheory", "MRSTheoryGrid", "mrs_theory", "mrs_theory_grid", "mrs_spectrum"]
 
@@ -27,14 +26,6 @@ __all__ = ["MRSTheory", "MRSTheoryGrid", "mrs_theory", "mrs_theory_grid", "mrs_s
 GUARD_DIGITS = 15
 #: Relative tolerance (on log kappa) of the double-precision solve.
 TOL_DOUBLE = 1e-13
-
-
-@lru_cache(maxsize=64)
-def _context(dps: int) -> mpmath.ctx_mp.MPContext:
-    """A private mpmath context with ``dps`` digits (never the global one)."""
-    ctx = mpmath.MPContext()
-    ctx.dps = dps
-    return ctx
 
 
 #: Digits model A's theory accepts (one point at 10000 digits takes about a minute).
@@ -306,7 +297,7 @@ def mrs_theory(model: MRSModel, *, dps: int | None = None) -> MRSTheory:
     --------
     The ridgeless duality: exchanging N and T leaves the loss unchanged.
 
-    >>> from numerics import MRSModel, mrs_theory
+    >>> from scaling_theory.numerics import MRSModel, mrs_theory
     >>> a = mrs_theory(MRSModel(M=1000, alpha=1, N=100, T=400))
     >>> b = mrs_theory(MRSModel(M=1000, alpha=1, N=400, T=100))
     >>> bool(abs(a.test_loss / b.test_loss - 1) < 1e-12)
@@ -421,7 +412,7 @@ def mrs_theory_grid(model: MRSModel, *, N=None, T=None, gamma=None) -> MRSTheory
     Examples
     --------
     >>> import numpy as np
-    >>> from numerics import MRSModel, mrs_theory_grid
+    >>> from scaling_theory.numerics import MRSModel, mrs_theory_grid
     >>> N = np.round(np.logspace(2, 4, 9))
     >>> g = mrs_theory_grid(MRSModel(M=10**9, alpha=1, N=1, T=10**8), N=N)
     >>> slope = np.polyfit(np.log(g.N), np.log(g.test_loss), 1)[0]

@@ -10,7 +10,7 @@ The theory, step by step (``CONVENTIONS.md``, model A conventions)
    for erf, Gauss-Hermite quadrature for tanh) and
    ``k = E_x[phi y] = D U diag(lambda) w`` with ``D = diag(E[act'(h_i)])``
    (Stein's lemma), ``E[y^2] = w^T diag(lambda) w``.  These are exact
-   (:func:`numerics._simulate._feature_moments`).
+   (:func:`numerics._simulate_ridge._feature_moments`).
 2. **Gaussian-equivalent features (approximation G).**  ``phi`` is treated as
    a centred Gaussian vector with second moment ``K`` and the target as
    ``y = theta*.phi + e`` with ``theta* = K^+ k`` and ``e`` Gaussian,
@@ -68,7 +68,7 @@ import numpy as np
 import scipy.linalg
 
 from ._models import MRSModel
-from ._simulate import _check_gammas, _feature_moments
+from ._simulate_ridge import _check_gammas, _feature_moments
 from ._solver import ConvergenceError, NumpyBackend, solve_increasing
 
 __all__ = ["MRSNonlinearTheory", "mrs_nonlinear_theory"]
@@ -128,7 +128,7 @@ def _check_seed(seed):
 # conditional on U (and optionally w): spectrum and teacher powers
 # --------------------------------------------------------------------------
 def _draw_U(model: MRSModel, rng: np.random.Generator) -> np.ndarray:
-    """The ``U`` that :func:`numerics._simulate._draw_instance` draws from ``rng``
+    """The ``U`` that :func:`numerics._simulate_ridge._draw_instance` draws from ``rng``
     (its second child stream), without drawing the training set."""
     g_u = rng.spawn(4)[1]
     U = g_u.standard_normal((model.N, model.M))
@@ -480,7 +480,7 @@ def mrs_nonlinear_theory(
     predictor, whose test loss is ``E[y^2] / 2 = sigma_w2 / (2M) sum_I lambda_I``:
 
     >>> import numpy as np
-    >>> from numerics import MRSModel
+    >>> from scaling_theory.numerics import MRSModel
     >>> m = MRSModel(M=300, alpha=1.0, N=60, T=120, activation="relu")
     >>> r = mrs_nonlinear_theory(m, u_draws=4, seed=0, gammas=[0.0, 1e-3, 1e8])
     >>> bool(np.all(np.diff(r.train_loss) > 0))

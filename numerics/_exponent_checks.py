@@ -14,7 +14,7 @@ power-law tails), and extrapolated:
   closed form -- an incomplete beta or gamma function -- and Bernoulli
   corrections from exact Taylor coefficients).  The cost does not depend on
   ``kappa`` or ``t``, so ``N = 10^12`` costs what ``N = 10`` costs.  (The
-  toolkit's :class:`~numerics._bap_sums.BAPSpectrum` sums a head of
+  toolkit's :class:`~numerics._flow_sums.BAPSpectrum` sums a head of
   ``~N`` terms and is used only to cross-check these sums at moderate sizes.)
 
 Local log-log slopes ``d log L / d log X`` (central differences at
@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import mpmath
+
+from ._precision import context
 
 __all__ = [
     "power_law_sum",
@@ -55,10 +57,6 @@ DEFAULT_POINTS = (("mrs", "0.5", None), ("mrs", "2", None),
 _GUARD = 12
 
 
-def _ctx(dps):
-    c = mpmath.MPContext()
-    c.dps = int(dps)
-    return c
 
 
 # ==========================================================================
@@ -113,10 +111,10 @@ def validate_parameters(model, alpha=None, beta=None):
 
 def _symbols(model):
     if model == "mrs":
-        from theory._mrs import MRS_SYMBOLS as S
+        from scaling_theory.theory._ridge import MRS_SYMBOLS as S
 
         return S["alpha"], None
-    from theory._bap import BAP_SYMBOLS as S
+    from scaling_theory.theory._flow import BAP_SYMBOLS as S
 
     return S["alpha"], S["beta"]
 
@@ -148,7 +146,7 @@ def derived_exponents(model, alpha=None, beta=None) -> dict:
     """
     import sympy as sp
 
-    from theory._asymptotics import asymptotic_exponents
+    from scaling_theory.theory._asymptotics import asymptotic_exponents
 
     a, b = validate_parameters(model, alpha, beta)
     exps = asymptotic_exponents(model)
@@ -165,7 +163,7 @@ def derived_exponents(model, alpha=None, beta=None) -> dict:
 
 def _active(model, key, a, b):
     """The engine's regime result of ``key`` whose leading conditions hold at (a, b)."""
-    from theory._asymptotics import regime_records
+    from scaling_theory.theory._asymptotics import regime_records
 
     sub = _subs(model, a, b)
     hits = []
@@ -194,11 +192,11 @@ def derived_prefactors(model, alpha, beta=None, *, dps=30, M=None) -> dict:
         raise ValueError("derived_prefactors needs numeric alpha (and beta for bap)")
     sub = _subs(model, a, b)
     if model == "mrs":
-        from theory._mrs import MRS_SYMBOLS as S
+        from scaling_theory.theory._ridge import MRS_SYMBOLS as S
 
         sub.update({S["lambda_plus"]: 1, S["sigma_w2"]: 1, S["M"]: sp.Integer(1 if M is None else M)})
     out = {}
-    from theory._asymptotics import EXPONENT_KEYS
+    from scaling_theory.theory._asymptotics import EXPONENT_KEYS
 
     for key in EXPONENT_KEYS[model]:
         if key == "compute_optimal":
@@ -277,7 +275,7 @@ def power_law_sum(kind, b, a, x, *, q=1, rate=1, dps=30):
     """
     if kind not in ("resolvent", "laplace"):
         raise ValueError(f"kind must be 'resolvent' or 'laplace', got {kind!r}")
-    w = _ctx(dps + _GUARD)
+    w = context(dps + _GUARD)
     b, a, xx, rate = w.mpf(b), w.mpf(a), w.mpf(x), w.mpf(rate)
     if not (a > 0 and b > 1):
         raise ValueError(f"need a > 0 and b > 1 for a convergent sum at M = inf, got a={a}, b={b}")
@@ -292,7 +290,7 @@ def power_law_sum(kind, b, a, x, *, q=1, rate=1, dps=30):
                 val = _resolvent_sum(w, b, a, xx, int(q), K)
             else:
                 val = _laplace_sum(w, b, a, rate * xx, K)
-            return _ctx(dps).mpf(val)
+            return context(dps).mpf(val)
         except _EMDiverged:
             K *= 2          # the Euler-Maclaurin remainder falls like exp(-c K): start further out
     raise ArithmeticError(f"power_law_sum({kind!r}, b={b}, a={a}, x={x}): Euler-Maclaurin corrections did "
@@ -397,7 +395,7 @@ class _BAPSums:
 
     def __init__(self, alpha, beta, dps):
         self.dps = dps
-        self.w = _ctx(dps + _GUARD)
+        self.w = context(dps + _GUARD)
         self.a = self.w.mpf(str(alpha))
         self.b = None if beta is None else self.w.mpf(str(beta))
 
@@ -537,11 +535,11 @@ def _mrs_curve(key, alpha, dps, sizes):
     their corrections lie below the working precision: ``([L(X+h), L(X-h),
     L(X)], X, h, M)`` per size (mpmath numbers)."""
     from ._models import MRSModel
-    from ._mrs import mrs_theory
+    from ._ridge import mrs_theory
 
     a = float(alpha)
     big = 10 ** (12 + int(math.ceil((dps + 8) / min(a, 1.0))))
-    w = _ctx(dps + _GUARD)
+    w = context(dps + _GUARD)
     out = []
     for X in sizes:
         X = int(X)
@@ -573,7 +571,7 @@ def measure(model, alpha, beta=None, *, dps=30, sizes=None, keys=None, co_decade
     >>> m[0].derived_exponent, m[0].digits_exponent >= 15
     (-1.5, True)
     """
-    from theory._asymptotics import EXPONENT_KEYS
+    from scaling_theory.theory._asymptotics import EXPONENT_KEYS
 
     a, b = validate_parameters(model, alpha, beta)
     if a is None or (model == "bap" and b is None):
@@ -588,7 +586,7 @@ def measure(model, alpha, beta=None, *, dps=30, sizes=None, keys=None, co_decade
     for key in keys:
         if key not in EXPONENT_KEYS[model]:
             raise ValueError(f"keys must be among {EXPONENT_KEYS[model]}, got {key!r}")
-    w = _ctx(dps + _GUARD)
+    w = context(dps + _GUARD)
     noise = w.mpf(10) ** (-(dps + 2))
     astr = str(alpha)
     bstr = None if beta is None else str(beta)
@@ -633,13 +631,13 @@ def _exact_exponent(model, key, a, b):
     number; ``key`` may be ``"compute_optimal.N"`` etc."""
     import sympy as sp
 
-    from theory._asymptotics import asymptotic_exponents
+    from scaling_theory.theory._asymptotics import asymptotic_exponents
 
     e = asymptotic_exponents(model)
     for part in key.split("."):
         e = e[part]
     e = sp.Rational(sp.nsimplify(e.subs(_subs(model, a, b))))
-    w = _ctx(80)
+    w = context(80)
     return w.mpf(e.p) / e.q
 
 
@@ -748,8 +746,8 @@ def phase_diagram_figure(path, *, resolution=200, points=()):
     import numpy as np
     import sympy as sp
 
-    from theory._asymptotics import asymptotic_exponents, classify_phase, regime_records
-    from theory._bap import BAP_SYMBOLS
+    from scaling_theory.theory._asymptotics import asymptotic_exponents, classify_phase, regime_records
+    from scaling_theory.theory._flow import BAP_SYMBOLS
 
     al, be = BAP_SYMBOLS["alpha"], BAP_SYMBOLS["beta"]
     A = np.linspace(1.0, 4.0, resolution)

@@ -13,14 +13,14 @@ issues add figures by appending sections.  Sections (a)-(e) are model A
 :func:`~numerics.simulate_mrs`); sections (f)-(j) are model B (gradient
 flow, :func:`~numerics.bap_theory` against :func:`~numerics.simulate_bap`);
 sections (k)-(l) are model A with nonlinear features (the spectra of
-:func:`numerics._features.feature_spectrum`, and the loss past ``N = M`` from
-:func:`numerics._mrs_nonlinear.mrs_nonlinear_theory` against
+:func:`numerics._feature_spectra.feature_spectrum`, and the loss past ``N = M`` from
+:func:`numerics._ridge_nonlinear.mrs_nonlinear_theory` against
 :func:`~numerics.simulate_mrs`).  Section (m) simulates nothing: it draws the
 phase diagram of the asymptotics engine (:mod:`theory._asymptotics`,
-:func:`numerics._asymptotics.phase_diagram_figure`) and tabulates the derived
+:func:`numerics._exponent_checks.phase_diagram_figure`) and tabulates the derived
 exponents and prefactors of both models against the ones measured from the
 high-precision numerics deep in the asymptotic regime
-(:func:`numerics._asymptotics.exponent_table`).
+(:func:`numerics._exponent_checks.exponent_table`).
 Model B's exponent ``alpha`` is its own (``lambda_k = k^-alpha``): the report
 uses ``bap_alpha = 2``, which is model A's ``alpha = 1`` (``alpha_B = 1 + alpha_A``).
 
@@ -50,10 +50,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from ._asymptotics import DEFAULT_POINTS as ASYM_DEFAULT_POINTS  # noqa: E402
-from ._bap import bap_theory, bap_train_loss_infinite_width  # noqa: E402
-from ._models import BAPModel, MRSModel  # noqa: E402
-from ._mrs import mrs_theory_grid  # noqa: E402
+from scaling_theory.numerics._exponent_checks import DEFAULT_POINTS as ASYM_DEFAULT_POINTS  # noqa: E402
+from scaling_theory.numerics._flow import bap_theory, bap_train_loss_infinite_width  # noqa: E402
+from scaling_theory.numerics._models import BAPModel, MRSModel  # noqa: E402
+from scaling_theory.numerics._ridge import mrs_theory_grid  # noqa: E402
 
 __all__ = ["reproduce", "ReportConfig", "Section", "SimJob", "SectionResult", "SECTIONS"]
 
@@ -211,7 +211,7 @@ class SectionResult:
 class Section:
     """A part of the report: ``plan(cfg)`` lists its simulations, ``build(cfg,
     sims, out_dir)`` makes its :class:`SectionResult` (``sims`` maps every
-    job key of the whole report to its :class:`~numerics._simulate.MRSSimulation`)."""
+    job key of the whole report to its :class:`~numerics._simulate_ridge.MRSSimulation`)."""
 
     name: str
     title: str
@@ -285,7 +285,7 @@ def _savefig(fig, path):
 
 def _derived():
     """The derived exponents and prefactor (sympy), as functions of the model."""
-    from theory._mrs import MRS_SYMBOLS, derive_mrs
+    from scaling_theory.theory._ridge import MRS_SYMBOLS, derive_mrs
 
     d = derive_mrs()
     S = MRS_SYMBOLS
@@ -563,8 +563,8 @@ BAP_FLOOR = 1e-8
 
 def _bap_derived():
     """Model B's derivation and ``value(expr, cfg)``: a result at the report's exponents."""
-    from theory import derive_bap
-    from theory._bap import BAP_SYMBOLS
+    from scaling_theory.theory import derive_bap
+    from scaling_theory.theory._flow import BAP_SYMBOLS
 
     d = derive_bap()
     S = BAP_SYMBOLS
@@ -685,7 +685,7 @@ def _frontier(cfg):
 
 
 def _bap_frontier_build(cfg, sims, out):
-    from .cli import compute_optimal_exponents
+    from scaling_theory.numerics._exponent_reports import compute_optimal_exponents
 
     _, _, point, _ = _bap_derived()
     exprs = compute_optimal_exponents()
@@ -737,7 +737,7 @@ def _bap_frontier_build(cfg, sims, out):
 
 def _bap_width_build(cfg, sims, out):
     _, value, _, _ = _bap_derived()
-    from theory import derive_bap
+    from scaling_theory.theory import derive_bap
 
     c_late = value(derive_bap()["exponent_N"], cfg)
     m = BAPModel(M=cfg.width_M, alpha=cfg.bap_alpha, beta=cfg.bap_beta, N=1, P=math.inf)
@@ -953,7 +953,7 @@ def _pm(mean, sem, spec=".2f"):
 def _spectra_build(cfg, sims, out):
     from matplotlib.lines import Line2D
 
-    from ._features import feature_spectrum, feature_spectrum_exponents, product_spectrum_exponent
+    from scaling_theory.numerics._feature_spectra import feature_spectrum, feature_spectrum_exponents, product_spectrum_exponent
 
     M, N = cfg.spectrum_M, cfg.spectrum_N
     k = np.arange(1, N + 1)
@@ -1036,7 +1036,7 @@ def _past_plan(cfg):
 def _nonlinear_theory(model, u_draws, seed):
     from threadpoolctl import threadpool_limits
 
-    from ._mrs_nonlinear import mrs_nonlinear_theory
+    from scaling_theory.numerics._ridge_nonlinear import mrs_nonlinear_theory
 
     with threadpool_limits(limits=SIM_THREADS):   # N x N eigenproblems: threads only spin
         return mrs_nonlinear_theory(model, u_draws=u_draws, seed=seed)
@@ -1151,7 +1151,7 @@ _ASYM_QUANTITY = {
     ("bap", "compute_optimal.loss"): ("L* ~ C^e", "C = N t, P = inf"),
 }
 _MODEL_NAME = {"mrs": "A", "bap": "B"}
-#: Rows of :func:`numerics._asymptotics.exponent_table` per (point, dps, sizes), kept for the process:
+#: Rows of :func:`numerics._exponent_checks.exponent_table` per (point, dps, sizes), kept for the process:
 #: the measurement is deterministic and costs seconds to minutes per point, and the quick report
 #: runs several times in one test session.
 _ASYM_CACHE: dict = {}
@@ -1202,9 +1202,9 @@ def _digits_str(d, dps):
 
 
 def _asymptotics_build(cfg, sims, out):
-    from theory._asymptotics import asymptotic_exponents, phase_diagram
+    from scaling_theory.theory._asymptotics import asymptotic_exponents, phase_diagram
 
-    from ._asymptotics import exponent_table, phase_diagram_figure
+    from scaling_theory.numerics._exponent_checks import exponent_table, phase_diagram_figure
 
     t0 = time.perf_counter()
     fig_path = Path(phase_diagram_figure(out / "asymptotics_phase_diagram.png", resolution=cfg.asym_resolution,
@@ -1347,7 +1347,7 @@ SECTIONS = [
 def _run_jobs(jobs, cfg, progress):
     from threadpoolctl import threadpool_limits
 
-    from . import simulate_bap, simulate_mrs
+    from scaling_theory.numerics import simulate_bap, simulate_mrs
 
     sims, seen, job_times = {}, {}, {}
     for job in jobs:  # a key may be planned by several sections: simulate it once
@@ -1477,7 +1477,7 @@ def _reproduce_into(out, cfg, sections, progress, t_start) -> dict:
     headline = {"theory_vs_simulation": overall, "theory_vs_simulation_by_model": by_model,
                 **{name: res.headline for name, res in results.items()}}
     payload = {
-        "generated_by": "scaling-theory reproduce (numerics._report.reproduce)",
+        "generated_by": "scaling-theory reproduce (scaling_theory.report.reproduce)",
         "config": cfg.__dict__,
         "headline": headline,
         "sections": {name: {"title": s.title, "figure": res.figure and res.figure.name, "data": res.data}

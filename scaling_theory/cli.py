@@ -40,6 +40,9 @@ import math
 import sys
 from pathlib import Path
 
+from scaling_theory.numerics._exponent_reports import (EXPONENT_MODELS, compute_optimal_exponents,
+                                                        exponent_rows, exponents_report)
+
 __all__ = ["main"]
 
 PROG = "scaling-theory"
@@ -190,7 +193,7 @@ def _add_model_flags(p):
 
 def _model_from_args(args, *, exact, activation="linear"):
     """The base MRSModel and the lists of N, T, gamma (strings when exact)."""
-    from ._models import MRSModel
+    from scaling_theory.numerics._models import MRSModel
 
     M = _int("M", args.M)
     Ns, Ts = _ints("N", args.N), _ints("T", args.T)
@@ -215,7 +218,7 @@ def _cmd_loss_nonlinear(args, digits):
     ``kappa1`` has no analogue there and is null) plus the U-sampling errors."""
     import numpy as np
 
-    from ._mrs_nonlinear import mrs_nonlinear_theory
+    from scaling_theory.numerics._ridge_nonlinear import mrs_nonlinear_theory
 
     if digits is not None:
         raise _UsageError(f"precision: the theory of nonlinear features (activation {args.activation}) "
@@ -258,8 +261,8 @@ def _cmd_loss_nonlinear(args, digits):
 def _cmd_loss(args):
     import numpy as np
 
-    from ._models import ACTIVATIONS
-    from ._mrs import mrs_theory, mrs_theory_grid
+    from scaling_theory.numerics._models import ACTIVATIONS
+    from scaling_theory.numerics._ridge import mrs_theory, mrs_theory_grid
 
     digits = None if args.precision is None else _int("precision", args.precision)
     if args.activation not in ACTIVATIONS:
@@ -316,8 +319,8 @@ def _cmd_loss(args):
 
 def _cmd_spectrum(args):
     """``mrs spectrum``: eigenvalues of the feature covariance and their power-law fits."""
-    from ._features import feature_spectrum, feature_spectrum_exponents
-    from ._models import ACTIVATIONS, MRSModel
+    from scaling_theory.numerics._feature_spectra import feature_spectrum, feature_spectrum_exponents
+    from scaling_theory.numerics._models import ACTIVATIONS, MRSModel
 
     if args.activation not in ACTIVATIONS:
         raise _UsageError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {args.activation!r}")
@@ -345,7 +348,7 @@ def _cmd_spectrum(args):
 
 
 def _cmd_simulate(args):
-    from . import simulate_mrs
+    from scaling_theory.numerics import simulate_mrs
 
     seeds = _int("seeds", args.seeds, low=2)
     seed = _int("seed", args.seed, low=0)
@@ -389,7 +392,7 @@ _SUMS = "where n_1, n_2, c_1, c_2 are the spectral sums sum_I lambda_I^k/(lambda
 def _cmd_equations(args):
     import sympy as sp
 
-    from theory._mrs import derive_mrs
+    from scaling_theory.theory._ridge import derive_mrs
 
     d = derive_mrs()
     enc = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
@@ -446,7 +449,7 @@ def _add_bap_flags(p, *, simulate=False):
 
 def _bap_models(args):
     """One validated BAPModel per (N, P) of the outer grid, and the times."""
-    from ._models import BAPModel
+    from scaling_theory.numerics._models import BAPModel
 
     _check_grid("--t", len(_split("t", args.t)), "times", "times")
     _check_grid("--N, --P", len(_split("N", args.N)) * len(_split("P", args.P)), "bap_models", "(N, P) pairs")
@@ -472,7 +475,7 @@ def _bap_head(m):
 
 
 def _cmd_bap_loss(args):
-    from ._bap import bap_theory
+    from scaling_theory.numerics._flow import bap_theory
 
     digits = None if args.precision is None else _int("precision", args.precision)
     models, times = _bap_models(args)
@@ -501,7 +504,7 @@ def _cmd_bap_loss(args):
 
 
 def _cmd_bap_simulate(args):
-    from ._simulate_bap import simulate_bap
+    from scaling_theory.numerics._simulate_flow import simulate_bap
 
     seeds = _int("seeds", args.seeds, low=2)
     seed = _int("seed", args.seed, low=0)
@@ -554,7 +557,7 @@ _BAP_LABELS = {
 def _cmd_bap_equations(args):
     import sympy as sp
 
-    from theory import derive_bap
+    from scaling_theory.theory import derive_bap
 
     d = derive_bap()
     enc = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
@@ -570,47 +573,13 @@ def _cmd_bap_equations(args):
     return 0
 
 
-_CO_KEYS = (("N", "compute_optimal_N"), ("t", "compute_optimal_t"), ("L", "compute_optimal_loss"))
-
-
-def compute_optimal_exponents(derivation=None) -> dict:
-    """Exponents of the compute ``C = N t`` in ``N*(C)``, ``t*(C)``, ``L*(C)``
-    (sympy expressions in model B's ``alpha``, ``beta``; keys ``N``, ``t``, ``L``).
-
-    Taken from ``derive_bap()``'s results ``compute_optimal_*`` when present.
-    Otherwise from its exponents through the asymptotics engine's optimiser of
-    ``L(t, N) ~ a t^-beta + b N^-c`` at ``C = N t``
-    (:func:`theory._asymptotics._compute_optimal_generic`), with
-    ``beta = -exponent_t`` and ``c = -exponent_N = alpha min(beta, 1)``.
-
-    >>> e = compute_optimal_exponents()
-    >>> from theory._bap import alpha, beta
-    >>> [e[k].subs({alpha: 2, beta: 2}) for k in ("N", "t", "L")]
-    [1/2, 1/2, -1]
-    """
-    import sympy as sp
-
-    from theory import derive_bap
-    from theory._asymptotics import _compute_optimal_generic
-    from theory._bap import BAP_SYMBOLS
-
-    d = derive_bap() if derivation is None else derivation
-    if all(key in d.results for _, key in _CO_KEYS):
-        return {name: d.results[key] for name, key in _CO_KEYS}
-    co = _compute_optimal_generic()
-    c = co["symbols"][2]
-    sub = {BAP_SYMBOLS["beta"]: -d["exponent_t"], c: -d["exponent_N"]}
-    return {name: sp.simplify(co["exponents"][key].subs(sub, simultaneous=True))
-            for name, key in (("N", "N"), ("t", "t"), ("L", "loss"))}
-
-
 def _cmd_bap_compute_optimal(args):
     import sympy as sp
 
-    from theory import derive_bap
-    from theory._bap import BAP_SYMBOLS
+    from scaling_theory.theory import derive_bap
+    from scaling_theory.theory._flow import BAP_SYMBOLS
 
-    from ._asymptotics import validate_parameters
+    from scaling_theory.numerics._exponent_checks import validate_parameters
 
     a_s, b_s = _real("alpha", args.alpha), _real("beta", args.beta)
     # the same ranges as `exponents bap` (the asymptotics live at M = inf: alpha > 1, beta > 0)
@@ -636,48 +605,15 @@ def _cmd_bap_compute_optimal(args):
     return 0
 
 
-# --------------------------------------------------------------------------
-# derived asymptotic exponents (both models)
-# --------------------------------------------------------------------------
-#: Per model: title, the alpha convention, its range, and (key, regime) of each quantity.
-_EXP_MODELS = {
-    "mrs": {
-        "title": "model A (Maloney, Roberts & Sully, arXiv:2210.16859)",
-        "convention": "model A: lambda_I = lambda_+ I^-(1+alpha), alpha > 0 "
-                      "(model B's alpha is 1 + this alpha: alpha_B = 1 + alpha_A)",
-        "ranges": {"alpha": "> 0 (model A: lambda_I = lambda_+ I^-(1+alpha))"},
-        "regimes": (("loss_vs_N", "L ~ N^e: N << T << M (ridgeless)"),
-                    ("loss_vs_T", "L ~ T^e: T << N << M (ridgeless)")),
-        "normalisation": "model A, ridgeless, no label noise, at lambda_+ = sigma_w^2 = 1 and M = 1: "
-                         "A = M <L> X^alpha (A scales as lambda_+ sigma_w^2 / M)",
-    },
-    "bap": {
-        "title": "model B (Bordelon, Atanasov & Pehlevan, arXiv:2402.01092)",
-        "convention": "model B: lambda_k = k^-alpha, alpha > 1 (M = inf), lambda_k w*_k^2 = "
-                      "k^-(alpha beta + 1), beta > 0 (alpha_B = 1 + model A's alpha_A)",
-        "ranges": {"alpha": "> 1 (model B at M = inf: lambda_k = k^-alpha; alpha_B = 1 + alpha_A)",
-                   "beta": "> 0 (task exponent: lambda_k w*_k^2 = k^-(alpha beta + 1))"},
-        "regimes": (("loss_vs_t", "L ~ t^e: N = P = inf (gradient flow)"),
-                    ("loss_vs_N", "L ~ N^e: P = inf, t = inf"),
-                    ("loss_vs_P", "L ~ P^e: N = inf, t = inf"),
-                    ("compute_optimal", {"N": "N*(C) ~ C^e: C = N t, L = L_t + L_N minimised over N",
-                                         "t": "t*(C) ~ C^e: C = N t, t* = C/N*",
-                                         "loss": "L*(C) ~ C^e: C = N t, loss at the optimum"})),
-        "normalisation": "model B at M = inf, gradient flow from zero, no label noise "
-                         "(lambda_k = k^-alpha, lambda_k w*_k^2 = k^-(alpha beta + 1))",
-    },
-}
-
-
 def _exponent_arg(model, name, s):
     """A user's exponent: checked with ``Fraction`` (never evaluated); the stripped
-    string goes on to :func:`~numerics._asymptotics.validate_parameters`."""
+    string goes on to :func:`~numerics._exponent_checks.validate_parameters`."""
     from fractions import Fraction
 
     if s is None:
         return None
     s = str(s).strip()
-    rng = _EXP_MODELS[model]["ranges"].get(name)
+    rng = EXPONENT_MODELS[model]["ranges"].get(name)
     try:
         if not math.isfinite(float(Fraction(s))):  # 1e999: exact, but not a usable exponent
             raise ValueError
@@ -685,117 +621,6 @@ def _exponent_arg(model, name, s):
         what = f"a finite real number {rng}" if rng else "a finite real number"
         raise _UsageError(f"{name} must be {what}, got {s!r}") from None
     return s
-
-
-def _map(f, d):
-    """Apply ``f`` to the leaves of an exponent dict (``compute_optimal`` is nested)."""
-    return {k: _map(f, v) if isinstance(v, dict) else f(v) for k, v in d.items()}
-
-
-def _exponent_rows(d, prefix=""):
-    for k, v in d.items():
-        if isinstance(v, dict):
-            yield from _exponent_rows(v, f"{prefix}{k}.")
-        else:
-            yield prefix + k, v
-
-
-def exponents_report(model, alpha=None, beta=None, *, latex=False) -> dict:
-    """The object printed by ``scaling-theory exponents MODEL --json``.
-
-    Top level: ``model`` (``"mrs"``/``"bap"``), ``title``, ``alpha_convention``,
-    ``alpha`` (and ``beta`` for bap; floats, null when not given), ``numeric``
-    (true when every parameter is a number), then the quantities of
-    :data:`theory._asymptotics.EXPONENT_KEYS` -- mrs: ``loss_vs_N``,
-    ``loss_vs_T``; bap: ``loss_vs_t``, ``loss_vs_N``, ``loss_vs_P``,
-    ``compute_optimal`` = ``{"N", "t", "loss"}`` (exponents of ``C = N t``):
-    floats when numeric, else strings of the expressions with the given
-    numbers substituted (``"-alpha*Min(1, beta)"``).  Then
-
-    * ``exact``: the same structure, exact rationals as strings (``"-3/4"``); null unless numeric;
-    * ``expressions``: the same structure, the general symbolic expressions;
-    * ``regimes``: the same structure, the limit each exponent describes;
-    * ``phase``: per ``loss_vs_*`` the engine's phase at the point (``""``: the
-      quantity has one phase; null: on a phase boundary); null unless numeric;
-    * ``prefactors``: per ``loss_vs_*`` the leading prefactor ``A`` of
-      ``L ~ A X^e`` (string, 20 significant digits; null on a phase boundary or
-      where the engine gives no finite value); null unless numeric;
-    * ``prefactor_normalisation``: what ``A`` is normalised to (model A: ``M = 1``,
-      ``lambda_+ = sigma_w^2 = 1``);
-    * ``latex`` (only with ``latex=True``): the same structure, LaTeX strings,
-      ``general = substituted`` when a number was given (``- \\alpha = - \\frac{1}{2}``).
-
-    Parameters are strings or numbers, validated by
-    :func:`numerics._asymptotics.validate_parameters` (``ValueError``).
-    """
-    import sympy as sp
-
-    from theory._asymptotics import asymptotic_exponents, classify_phase
-
-    from ._asymptotics import derived_exponents, derived_prefactors, validate_parameters
-
-    info = _EXP_MODELS[model]
-    try:
-        a, b = validate_parameters(model, alpha, beta)
-    except ValueError as exc:
-        msg = str(exc)
-        if model == "bap" and msg.startswith("alpha"):
-            msg += "; model B's alpha is 1 + model A's alpha"
-        raise _UsageError(msg) from None
-    numeric = a is not None and (model == "mrs" or b is not None)
-    if model == "mrs":
-        from theory._mrs import MRS_SYMBOLS as S
-    else:
-        from theory._bap import BAP_SYMBOLS as S
-    point = {S[name]: sp.Rational(v.numerator, v.denominator)
-             for name, v in (("alpha", a), ("beta", b)) if v is not None}
-    general = asymptotic_exponents(model)
-    values = derived_exponents(model, alpha, beta)
-    if numeric:
-        exact = _map(lambda e: sp.nsimplify(e.subs(point)), general)
-        shown = values
-    else:
-        exact = None
-        substituted = _map(lambda e: sp.simplify(e) if point else e, values)
-        shown = _map(str, substituted)
-    out = {"model": model, "title": info["title"], "alpha_convention": info["convention"],
-           "alpha": None if a is None else float(a)}
-    if model == "bap":
-        out["beta"] = None if b is None else float(b)
-    out["numeric"] = numeric
-    out.update(shown)
-    out["exact"] = None if exact is None else _map(str, exact)
-    out["expressions"] = _map(str, general)
-    regimes = {k: v for k, v in info["regimes"]}
-    out["regimes"] = regimes
-    if numeric:
-        phases = dict(classify_phase(model, point))
-        out["phase"] = {k: phases.get(k) for k in regimes if not isinstance(regimes[k], dict)}
-        pref = derived_prefactors(model, alpha, beta, dps=20)
-
-        def fmt(v):
-            return None if v is None or not math.isfinite(float(v)) else str(v)
-
-        out["prefactors"] = {k: fmt(v) for k, v in pref.items()}
-    else:
-        out["phase"] = out["prefactors"] = None
-    out["prefactor_normalisation"] = info["normalisation"]
-    if latex:
-        rhs = exact if numeric else (substituted if point else None)
-
-        def tex(path, e):
-            s = sp.latex(e)
-            if rhs is not None:
-                r = rhs
-                for p in path:
-                    r = r[p]
-                if sp.latex(r) != s:
-                    s = f"{s} = {sp.latex(r)}"
-            return s
-
-        out["latex"] = {k: ({kk: tex((k, kk), vv) for kk, vv in v.items()} if isinstance(v, dict)
-                            else tex((k,), v)) for k, v in general.items()}
-    return out
 
 
 def _cmd_exponents(args):
@@ -811,18 +636,18 @@ def _cmd_exponents(args):
         _dump(r)
         return 0
     if args.latex:
-        for key, s in _exponent_rows(r["latex"]):
+        for key, s in exponent_rows(r["latex"]):
             print(f"{key}: {s}")
         return 0
     params = [f"{n} = {r[n]:g}" for n in ("alpha", "beta") if n in r and r[n] is not None]
     print(f"{r['title']}: derived asymptotic exponents"
           f"{' at ' + ', '.join(params) if params else ' (symbolic)'}")
     print(f"  {r['alpha_convention']}")
-    exact = dict(_exponent_rows(r["exact"])) if r["numeric"] else {}
+    exact = dict(exponent_rows(r["exact"])) if r["numeric"] else {}
     phase = r["phase"] or {}
-    values = dict(_exponent_rows({k: r[k] for k in r["regimes"]}))
+    values = dict(exponent_rows({k: r[k] for k in r["regimes"]}))
     rows = []
-    for key, regime in _exponent_rows(r["regimes"]):
+    for key, regime in exponent_rows(r["regimes"]):
         v = values[key]
         if r["numeric"]:
             num = f"{v:.10g}"
@@ -846,7 +671,7 @@ def _repo_root():
     """The source checkout: the folder above the ``theory`` package when it
     holds ``derivations/`` (editable install), else the current directory
     when it is a checkout (a regular install lives in site-packages)."""
-    import theory
+    from scaling_theory import theory
 
     for root in (Path(theory.__file__).resolve().parent.parent, Path.cwd()):
         if (root / "derivations").is_dir() and (root / "theory").is_dir():
@@ -856,7 +681,7 @@ def _repo_root():
 
 
 def _cmd_derive(args):
-    from theory import write_derivations
+    from scaling_theory.theory import write_derivations
 
     root = _repo_root()
     results = write_derivations(root, check=args.check)
@@ -873,7 +698,7 @@ def _cmd_derive(args):
 
 
 def _cmd_reproduce(args):
-    from ._report import reproduce
+    from scaling_theory.report import reproduce
 
     seeds = None if args.seeds is None else _int("seeds", args.seeds, low=2)
     r = reproduce(args.out, seeds=seeds, quick=args.quick, progress=not args.no_progress)
@@ -1040,7 +865,7 @@ def build_parser() -> argparse.ArgumentParser:
     eb.set_defaults(func=_cmd_exponents)
 
     der = sub.add_parser("derive", help="regenerate derivations/ and the generated code",
-                         description="Regenerate derivations/*.md and numerics/_generated_mrs.py from theory/.")
+                         description="Regenerate derivations/*.md and numerics/_generated_ridge.py from scaling_theory.theory/.")
     der.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is stale")
     der.set_defaults(func=_cmd_derive)
 
@@ -1056,7 +881,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Entry point of ``scaling-theory``; returns the exit status."""
-    from ._solver import ConvergenceError
+    from scaling_theory.numerics._solver import ConvergenceError
 
     parser = build_parser()
     try:

@@ -31,7 +31,8 @@ import math
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._bap import _edge_point, _kappa0, _kappa_on_contours, _talbot_nodes, _talbot_shape
+from . import _talbot as talbot
+from ._flow_contours import edge_point, kappa0, kappa_on_contours
 
 __all__ = ["sgd_curve", "sgd_final_loss", "sgd_stability_bound", "sgd_noise_feedback", "sgd_max_step",
            "SGD_NODES"]
@@ -52,7 +53,7 @@ def sgd_noise_feedback(spec, N, eta, batch):
     :func:`theory.derive_bap_sgd`, step "Stability of the second moment").  The
     recursion is stable iff ``eta < sgd_stability_bound`` and ``Q_1 < 1``."""
     s1 = -2.0 / (eta * (1.0 + 1.0 / batch))
-    kap1 = _kappa_on_contours(spec, N, math.inf, lambda th: np.array([s1], dtype=complex), 1, None)[:, 0]
+    kap1 = kappa_on_contours(spec, N, math.inf, lambda th: np.array([s1], dtype=complex), 1, None)[:, 0]
     return -spec.n12(kap1)[0][0].real / (batch + 1)
 
 
@@ -73,7 +74,7 @@ def sgd_max_step(spec, N, batch):
     if math.isinf(N):
         edge, ke = l1, -l1
     else:
-        edge, ke = _edge_point(spec, N, math.inf)
+        edge, ke = edge_point(spec, N, math.inf)
     mean_bound = sgd_stability_bound(edge, batch)
 
     def f(u):   # increasing in u: kappa = -lambda_1 - e^u
@@ -105,7 +106,7 @@ def _roots(w, eta, batch):
 def sgd_curve(spec, N, eta, batch, noise, t, nodes=SGD_NODES, *, with_abs=False):
     """Test loss of online SGD at times ``t`` (multiples of ``eta``), double precision.
 
-    ``spec`` a :class:`~numerics._bap_sums.BAPSpectrum`; ``N`` finite or ``inf``.
+    ``spec`` a :class:`~numerics._flow_sums.BAPSpectrum`; ``N`` finite or ``inf``.
     ``with_abs``: also return the sum of the absolute values of the quadrature terms.
     """
     with threadpool_limits(limits=1, user_api="blas"):
@@ -122,7 +123,7 @@ def sgd_final_loss(spec, N, eta, batch, noise):
     noise floor of SGD."""
     q1 = sgd_noise_feedback(spec, N, eta, batch)
     if N < spec.M:
-        k0 = _kappa0(spec, N)
+        k0 = kappa0(spec, N)
         L0 = k0 * spec.F(np.array([k0], dtype=complex), weights=("u",), qs=(1,))["u", 1][0].real
     else:
         L0 = 0.0
@@ -154,16 +155,16 @@ def _sgd_curve(spec, N, eta, batch, noise, t, nodes):
     c = eta * eta * (1.0 + 1.0 / batch)
 
     def w_of(th):
-        return radii * _talbot_shape(th)
+        return radii * talbot.shape(th)
 
     # kappa on both root contours: s_2(theta) (Im >= 0) and conj(s_1(theta)) (Im >= 0)
-    k0 = _kappa0(spec, N) if N < spec.M else None
-    kap2 = _kappa_on_contours(spec, N, math.inf, lambda th: _roots(w_of(th), eta, batch)[1], nodes, k0)
-    kap1 = np.conj(_kappa_on_contours(spec, N, math.inf,
+    k0 = kappa0(spec, N) if N < spec.M else None
+    kap2 = kappa_on_contours(spec, N, math.inf, lambda th: _roots(w_of(th), eta, batch)[1], nodes, k0)
+    kap1 = np.conj(kappa_on_contours(spec, N, math.inf,
                                       lambda th: np.conj(_roots(w_of(th), eta, batch)[0]), nodes, k0))
     for b, key in enumerate(ukeys):
         sel = idx[keys == key]
-        w, cw = _talbot_nodes(2.0 ** key, nodes)
+        w, cw = talbot.nodes(2.0 ** key, nodes)
         x = np.exp(-w)
         s1, s2 = _roots(w, eta, batch)
         U1, T1 = _resolvents(spec, N, kap1[b], s1)

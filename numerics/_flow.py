@@ -19,7 +19,7 @@ Finite ``N`` and ``P`` together (and gradient descent, ensembles, the train loss
 with label noise) go through the two-point route: ``kappa(s)`` on a Talbot
 contour in ``s`` (in ``w``, ``1 + eta s = e^w``, for gradient descent) by
 continuation, the derived two-frequency kernels, and a double Talbot sum.  Every
-spectral sum is a :class:`~numerics._bap_sums.BAPSpectrum` sum: a head of the
+spectral sum is a :class:`~numerics._flow_sums.BAPSpectrum` sum: a head of the
 spectrum summed directly plus a Hurwitz-zeta series for the power-law tail, so
 the cost does not grow with ``M`` and ``M = inf`` is allowed.  With ``dps`` the
 same routes run in mpmath (Newton-polished ``kappa``, nodes and working precision
@@ -29,15 +29,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
-import mpmath
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._bap_sums import MAX_HEAD, BAPSpectrum, SumTooLarge
+from . import _talbot as talbot
+from ._flow_contours import (kappa0, s_and_ds_one_sided, kappa_on_contours, lower_edge, polish_kappa, s_and_ds,
+                             spectral_edge)
+from ._flow_sgd import SGD_NODES, sgd_curve, sgd_final_loss, sgd_max_step
+from ._flow_sums import MAX_HEAD, BAPSpectrum, SumTooLarge
 from ._models import BAPModel
-from ._solver import ConvergenceError, MpmathBackend, NumpyBackend, solve_increasing
+from ._precision import context as _context
 
 __all__ = ["BAPTheory", "bap_theory", "bap_train_loss_infinite_width", "TALBOT_NODES"]
 
@@ -55,13 +57,6 @@ _ROUNDOFF = 64 * np.finfo(float).eps
 _LATE = 80.0
 
 
-@lru_cache(maxsize=32)
-def _context(dps):
-    ctx = mpmath.MPContext()
-    ctx.dps = dps
-    return ctx
-
-
 def _times(times):
     t = np.atleast_1d(np.asarray(times, dtype=float))
     if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):
@@ -69,67 +64,9 @@ def _times(times):
     return t
 
 
-def _real(x):
-    return x.real if isinstance(x, (complex, np.complexfloating)) else x
-
-
-def _kappa0(spec, n):
-    """Root of n1(kappa) = n on kappa > 0 (exists iff n < M); ``spec`` a :class:`BAPSpectrum`
-    (double or mpmath, by its ``ctx``)."""
-    if not n < spec.M:
-        return None
-    ctx = spec.ctx
-    # n1 > n at kappa = lambda_{n+1}/(2(n+1)) (n + 1 modes above 2/3); n1 < n at sum(lambda)/n
-    if spec.power_law:
-        lam_n1 = (int(n) + 1) ** -float(spec.alpha) if ctx is None else ctx.power(int(n) + 1, -spec.alpha)
-    else:
-        lam_n1 = sorted(spec.lam, reverse=True)[int(n)]
-    total = spec.total("l")
-    if ctx is None:
-        lo = math.log(float(lam_n1) / (2 * (int(n) + 1)))
-        hi = math.log(float(total) / n)
-
-        def G(u):
-            n1, n2 = spec.n12(np.exp(u).astype(complex))
-            n1, n2 = n1.real, n2.real
-            return np.log(n) - np.log(n1), (n1 - n2) / n1
-
-        res = solve_increasing(G, np.array([lo]), np.array([hi]), backend=NumpyBackend(), tol=1e-14,
-                               what="n1(kappa0) = N")
-        return float(np.exp(res.u[0]))
-    lo = ctx.log(lam_n1 / (2 * (int(n) + 1)))
-    hi = ctx.log(total / n)
-
-    def Gm(u):
-        n1, n2 = spec.n12([ctx.exp(u)])
-        n1, n2 = _real(n1[0]), _real(n2[0])
-        return ctx.log(n) - ctx.log(n1), (n1 - n2) / n1
-
-    res = solve_increasing(Gm, lo, hi, backend=MpmathBackend(ctx), tol=ctx.eps * 2 ** 10, what="n1(kappa0) = N")
-    return ctx.exp(res.u)
-
-
-def _talbot_double(h_and_s, tau, r, nodes):
-    """Fixed Talbot: (r/n)[1/2 e^{s(r) tau} h(r) + sum_k Re(e^{s tau} h (1 + i sigma))]."""
-    theta = np.pi * np.arange(1, nodes) / nodes
-    cot = 1 / np.tan(theta)
-    kap = r[:, None] * theta[None, :] * (cot[None, :] + 1j)
-    sigma = theta + (theta * cot - 1) * cot
-    h, s = h_and_s(kap)
-    h0, s0 = h_and_s(r.astype(complex))
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        e = np.exp(s * tau[:, None])
-        # nodes where the exponential underflows contribute nothing (h may be huge there)
-        terms = np.where(e == 0, 0.0, np.real(e * h * (1 + 1j * sigma[None, :])))
-        first = 0.5 * np.real(np.exp(s0 * tau) * h0)
-    if not (np.all(np.isfinite(terms)) and np.all(np.isfinite(first))):
-        raise FloatingPointError("Talbot quadrature produced a non-finite term")
-    return r / nodes * (first + terms.sum(axis=1)), r / nodes * (np.abs(first) + np.abs(terms).sum(axis=1))
-
-
 @dataclass(frozen=True)
 class BAPTheory:
-    """Model-B loss curves from theory.
+    """Model-B loss curves from scaling_theory.theory.
 
     Attributes
     ----------
@@ -210,7 +147,7 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
     """Average test (and train) loss of model B at the given times.
 
     Gradient flow or gradient descent, one model or an ensemble, or online SGD
-    (``batch``, ``P = inf``: :mod:`numerics._bap_sgd`, double precision), any ``M``,
+    (``batch``, ``P = inf``: :mod:`numerics._flow_sgd`, double precision), any ``M``,
     ``N`` and ``P`` (finite or infinite; ``M = inf`` needs ``alpha > 1``), in
     double precision (``dps=None``) or with ``dps`` correct digits (mpmath).
     ``P = inf``: one-point result (single Talbot inversion in ``kappa``); the
@@ -226,7 +163,7 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
     At ``N = inf`` the curve is the closed form ``sum_k lambda_k w_k^2 e^{-2 lambda_k t}``:
 
     >>> import numpy as np
-    >>> from numerics import BAPModel
+    >>> from scaling_theory.numerics import BAPModel
     >>> m = BAPModel(M=200, alpha=1.5, beta=1.0, N="inf", P="inf")
     >>> r = bap_theory(m.replace(N=10**9), [0.0, 1.0, 10.0])
     >>> lam, w = m.eigenvalues(), m.target()
@@ -378,7 +315,7 @@ def _late_time(model, spec):
     if model.batch is not None or (math.isinf(model.N) and math.isinf(model.P)):
         return math.inf
     try:
-        low = _lower_edge(spec, model.N, model.P)
+        low = lower_edge(spec, model.N, model.P)
     except (SumTooLarge, FloatingPointError, ValueError, ArithmeticError):
         return math.inf            # no cut: the inversion runs at every time as it always did
     if low is None:
@@ -397,58 +334,8 @@ def _late_time(model, spec):
     return eta * steps
 
 
-def _lower_edge(spec, N, P):
-    """Lower edge ``lambda_min`` of the non-zero spectrum of ``K`` (deterministic equivalent),
-    or ``None`` where it reaches 0 (``min(N, P) = M``, or ``N = P < M``).
-
-    Mirror of :func:`spectral_edge`: ``s(kappa)`` is negative on ``(kappa_a, kappa_b)``, with
-    ``kappa_b = kappa_0`` if ``min(N, P) < M`` (else 0) and ``kappa_a`` the next zero of ``s``
-    below it (``n_1 = max(N, P)`` or ``kappa = 0``; for ``min(N, P) > M`` the root of
-    ``n_1 = min(N, P)`` above the pole at ``-lambda_M``); its minimum there is ``-lambda_min``.
-    Found on a grid (the grid's minimum of ``s`` lies above the true one, so ``lambda_min``
-    comes out low and the late time late: on the safe side)."""
-    from scipy.optimize import brentq
-
-    m, big = min(N, P), max(N, P)
-    if m == spec.M or (N == P and m < spec.M):
-        return None
-    n1 = lambda k: float(spec.n12(np.array([k], dtype=complex))[0][0].real)  # noqa: E731
-    if m < spec.M:
-        kb = float(_kappa0(spec, m))
-        ka = 0.0
-        if big < spec.M:      # n_1 = max(N, P) on (0, kappa_0): s changes sign there
-            lo = kb
-            for _ in range(40):    # n_1 grows as kappa falls; step down to a bracket
-                lo /= 10
-                if n1(lo) > big:
-                    break
-            ka = brentq(lambda k: n1(k) - big, lo, kb, xtol=1e-15 * kb)
-        if math.isinf(spec.M):
-            # s -> 0- as kappa -> 0+ (the minimum sits where n_1 ~ N alpha/(alpha - 1)): stay where the
-            # M = inf sums are cheap; a grid cut short only lowers lambda_min (later cut, safe)
-            ka = max(ka, 1e-2 * kb)
-    else:
-        lam_lo = float(spec.M) ** -float(spec.alpha) if spec.power_law else float(min(spec.lam))
-        kb = 0.0
-        y = brentq(lambda y: n1(-lam_lo * (1 - 10.0 ** -y)) - m, 1e-12, 13.0, xtol=1e-12)
-        ka = -lam_lo * (1 - 10.0 ** -y)
-    span = kb - ka
-    if not span > 0:
-        return None
-    x = np.concatenate([np.logspace(-9, -1, 40), np.linspace(0.1, 0.9, 41), 1 - np.logspace(-1, -9, 40)])
-    kap = ka + span * x
-    with np.errstate(all="ignore"):
-        sv = _s_and_ds(spec, kap.astype(complex), N, P)[0].real
-    sv = sv[np.isfinite(sv)]
-    if not sv.size or not np.min(sv) < 0:
-        return None
-    return -float(np.min(sv))
-
-
 def _sgd_theory(model, spec, t, dps):
-    """Online SGD (``P = inf``, batch ``B``): :mod:`numerics._bap_sgd`."""
-    from ._bap_sgd import SGD_NODES, sgd_curve, sgd_final_loss, sgd_max_step
-
+    """Online SGD (``P = inf``, batch ``B``): :mod:`numerics._flow_sgd`."""
     if dps is not None:
         raise ValueError("dps: the online-SGD theory runs in double precision only (dps=None)")
     eta, B = float(model.eta), int(model.batch)
@@ -498,7 +385,7 @@ def _talbot_curve(model, n, t, dps, kind):
     if dps is None:
         nodes = TALBOT_NODES
         spec = BAPSpectrum(model)
-        k0 = _kappa0(spec, n)
+        k0 = kappa0(spec, n)
         if k0 is None or kind != "test":
             final = 0.0
         else:
@@ -508,8 +395,9 @@ def _talbot_curve(model, n, t, dps, kind):
             shape = kap.shape
             f = spec.F(kap.ravel(), ("l", "l2", "u"), (1, 2))
             n1, n2, g1 = f["l", 1], f["l2", 2], f["u", 1]
-            sk = kap.ravel() * (1 - n1 / n)
-            h = g1 * (1 - n2 / n)
+            # h = g1 s'(kappa) (test: / (1 - n1/n)), derive_bap()["contour_integrand"]
+            sk, h = s_and_ds_one_sided(kap.ravel(), n1, n2, n)
+            h = g1 * h
             if kind == "test":
                 h = h / (1 - n1 / n)
             return h.reshape(shape), sk.reshape(shape)
@@ -526,7 +414,7 @@ def _talbot_curve(model, n, t, dps, kind):
             r = np.where(inside, k0 / 2, r)
             add = np.where(inside, final, 0.0)    # the train kernel has no pole at kappa0
         acc = np.where(zero, _TRUNCATION["closed"] * float(spec.total("u")), 0.0)
-        vals[~zero], absum = _talbot_double(hs, tz, r, nodes)
+        vals[~zero], absum = talbot.invert(hs, tz, r, nodes)
         vals[~zero] += add
         acc[~zero] = _ROUNDOFF * absum + _TRUNCATION["one"] * np.abs(vals[~zero])
         return BAPTheory(model, t, vals, vals.copy() if kind == "test" else vals, final if kind == "test" else 0.0,
@@ -535,15 +423,15 @@ def _talbot_curve(model, n, t, dps, kind):
     ctx = _context(dps + nodes + 10)
     out = _context(dps)
     spec = BAPSpectrum(model, ctx)
-    k0 = _kappa0(spec, n)
+    k0 = kappa0(spec, n)
     final = ctx.zero if (k0 is None or kind != "test") else k0 * spec.F([k0], ("u",), (1,))["u", 1][0]
 
     def hs(kaps):
         f = spec.F(kaps, ("l", "l2", "u"), (1, 2))
         res = []
         for kap, n1, n2, g1 in zip(kaps, f["l", 1], f["l2", 2], f["u", 1]):
-            sk = kap * (1 - n1 / n)
-            h = g1 * (1 - n2 / n)
+            sk, h = s_and_ds_one_sided(kap, n1, n2, n)
+            h = g1 * h
             if kind == "test":
                 h = h / (1 - n1 / n)
             res.append((h, sk))
@@ -561,16 +449,7 @@ def _talbot_curve(model, n, t, dps, kind):
         if k0 is not None and r < 2 * k0:
             r = k0 / 2
             add = final
-        thetas = [ctx.pi * kk / nodes for kk in range(1, nodes)]
-        cots = [ctx.cot(th) for th in thetas]
-        kaps = [r] + [r * th * ctx.mpc(c, 1) for th, c in zip(thetas, cots)]
-        hsv = hs(kaps)
-        h0, s0 = hsv[0]
-        acc = ctx.exp(s0 * x) * h0 / 2
-        for th, cot, (h, sk) in zip(thetas, cots, hsv[1:]):
-            sig = th + (th * cot - 1) * cot
-            acc += ctx.re(ctx.exp(sk * x) * h * ctx.mpc(1, sig))
-        vals.append(out.mpf(r / nodes * acc + add))
+        vals.append(out.mpf(talbot.invert_mp(ctx, hs, x, r, nodes) + add))
     return BAPTheory(model, t, vals, list(vals), out.mpf(final), f"fixed Talbot in kappa ({kind} loss)",
                      dps, nodes, out, accuracy=_mp_accuracy(vals, dps, L0))
 
@@ -578,12 +457,6 @@ def _talbot_curve(model, n, t, dps, kind):
 # --------------------------------------------------------------------------
 # finite N and P: the two-frequency kernels, double Talbot in (kappa, kappa')
 # --------------------------------------------------------------------------
-def _ds_dkappa(n1, n2, N, P):
-    """s'(kappa) for s = kappa (1 - n1/N)(1 - n1/P) (hand form of derive_bap()["ds_dkappa"])."""
-    iN = 0.0 if math.isinf(N) else 1.0 / N
-    iP = 0.0 if math.isinf(P) else 1.0 / P
-    fN, fP = 1 - n1 * iN, 1 - n1 * iP
-    return fN * fP - (n2 - n1) * (fP * iN + fN * iP)
 
 
 def _cross(F1, F2, kap):
@@ -617,13 +490,11 @@ def _kernels(spec, kap, N, P, noise, ensemble=1):
         n1, n2 = F["l", 1], F["l2", 2]
         Su, Sul = _cross(F["u", 1], F["u", 2], kap), _cross(F["ul", 1], F["ul", 2], kap)
         S1, S2 = _cross(F["l", 1], F["l", 2], kap), _cross(F["l2", 1], F["l2", 2], kap)
-        ds = _ds_dkappa_mp(n1, n2, iN, iP)
     else:
         n1, n2 = spec.n12(kap)
         C = spec.cross(kap)
         Su, Sul, S1, S2 = C["u"], C["ul"], C["l"], C["l2"]
-        ds = _ds_dkappa(n1, n2, N, P)
-    s = kap * (1 - n1 * iN) * (1 - n1 * iP)
+    s, ds = s_and_ds(kap, n1, n2, iN, iP)
     kk = kap[:, None] * kap[None, :]
     frac = S1 * iN / (1 - S2 * iN)
     B = kk * (Su + Sul * frac)
@@ -641,141 +512,6 @@ def _kernels(spec, kap, N, P, noise, ensemble=1):
         G_test = w1 * G_test + w2 * (kk * Su + noise * S2 * iP) / denc
         G_train = w1 * G_train + w2 * rr * (kk * Su + noise) / denc
     return n1, s, ds, G_test, G_train
-
-
-def _ds_dkappa_mp(n1, n2, iN, iP):
-    fN, fP = 1 - n1 * iN, 1 - n1 * iP
-    return fN * fP - (n2 - n1) * (fP * iN + fN * iP)
-
-
-def _s_and_ds(spec, kap, N, P):
-    """s(kappa) and s'(kappa) (double, any 1-D complex ``kap``)."""
-    iN = 0.0 if math.isinf(N) else 1.0 / N
-    iP = 0.0 if math.isinf(P) else 1.0 / P
-    n1, n2 = spec.n12(kap)
-    return kap * (1 - n1 * iN) * (1 - n1 * iP), _ds_dkappa(n1, n2, N, P)
-
-
-def _kappa_on_contours(spec, N, P, shape, nodes, k0, substeps=2, maxiter=60):
-    """Physical-branch kappa(s) on contours s = shape(theta) (complex array over contours),
-    theta = k pi/n for k = -(n-1)..(n-1); shape(0) is real, and either positive for every
-    contour or beyond the spectral edge (< -lambda_max(K)) for every contour; Im shape >= 0
-    for theta in (0, pi).
-
-    The real node is the root of s(kappa) = shape(0) above kappa0 (where s increases); the
-    others follow by vectorised predictor-corrector continuation in theta (steps of at most
-    5% in s), which stays on the physical branch; the conjugate half by symmetry.
-    """
-    r0 = np.real(shape(0.0))
-    theta = np.pi * np.arange(0, nodes) / nodes
-    out = np.empty((r0.size, 2 * nodes - 1), dtype=complex)
-    centre = nodes - 1
-    if math.isinf(N) and math.isinf(P):          # s = kappa
-        for k in range(nodes):
-            z = np.asarray(shape(theta[k]), dtype=complex) * np.ones(r0.size)
-            out[:, centre + k] = z
-            out[:, centre - k] = np.conj(z)
-        return out
-    if np.all(r0 < 0):
-        # beyond the spectral edge (s0 < -lambda_max(K)): the real root on kappa < kappa_e,
-        # where s increases from -inf to -lambda_max(K); kappa = kappa_e - e^u
-        edge, ke = _edge_point(spec, N, P)
-        if np.any(r0 >= -edge):
-            raise ValueError("contour starts inside the spectrum of K (s0 >= -lambda_max)")
-
-        def F(u):
-            kk = ke - np.exp(u)
-            s_, ds_ = _s_and_ds(spec, kk.astype(complex), N, P)
-            s_, ds_ = s_.real, ds_.real
-            return np.log(-s_) - np.log(-r0), -ds_ * np.exp(u) / s_
-
-        hi = np.log(4 * np.abs(r0) + 4 * abs(ke) + 1.0)
-        start = np.full(r0.size, math.log(abs(ke) + 1e-300) - 40.0)
-        root = solve_increasing(F, start, hi, backend=NumpyBackend(), tol=1e-13, what="s(kappa) = s0")
-        kappa = (ke - np.exp(root.u)).astype(complex)
-    else:
-        lo = k0 if k0 is not None else 0.0
-
-        def F(u):
-            kk = lo + np.exp(u)
-            s_, ds_ = _s_and_ds(spec, kk.astype(complex), N, P)
-            s_, ds_ = s_.real, ds_.real
-            return np.log(s_) - np.log(r0), ds_ * np.exp(u) / s_
-
-        hi = np.log(4 * r0 + 2 * float(spec.total("l")) + 1.0)
-        start = np.full(r0.size, math.log(max(lo, 1e-300)) - 30.0)
-        root = solve_increasing(F, start, hi, backend=NumpyBackend(), tol=1e-13, what="s(kappa) = s0")
-        kappa = (lo + np.exp(root.u)).astype(complex)
-    out[:, centre] = kappa
-    for k in range(1, nodes):
-        th0, th1 = theta[k - 1], theta[k]
-        z0, z1 = shape(th0), shape(th1)
-        steps = max(substeps, int(np.ceil(np.max(np.abs(z1 - z0) / (0.05 * np.abs(z0))))))
-        prev = z0
-        for j in range(1, steps + 1):
-            target = shape(th0 + (th1 - th0) * j / steps)
-            _, dv = _s_and_ds(spec, kappa, N, P)
-            kappa = kappa + (target - prev) / dv                     # predictor
-            for _ in range(maxiter):
-                sv, dv = _s_and_ds(spec, kappa, N, P)
-                step = (sv - target) / dv
-                kappa = kappa - step
-                if np.all(np.abs(step) <= 1e-12 * np.abs(kappa)):
-                    break
-            prev = target
-        # physical branch: kappa(s) maps the upper half plane into itself
-        if np.any(np.imag(kappa) < 0):
-            raise FloatingPointError("kappa(s) continuation left the physical branch")
-        out[:, centre + k] = kappa
-        out[:, centre - k] = np.conj(kappa)
-    return out
-
-
-def _talbot_shape(theta):
-    """theta (cot theta + i), the fixed-Talbot contour of radius 1 (1 at theta = 0)."""
-    return theta * (1 / np.tan(theta) + 1j) if theta > 0 else 1.0 + 0j
-
-
-def spectral_edge(spec, N, P):
-    """lambda_max(K) from the deterministic equivalent: -max of s(kappa) over kappa < -lambda_1
-    (``lambda_1`` itself at ``N = P = inf``, where ``s = kappa``)."""
-    if math.isinf(N) and math.isinf(P):
-        return float(spec.lambda_max)
-    return _edge_point(spec, N, P)[0]
-
-
-def _edge_point(spec, N, P):
-    """``(lambda_max(K), kappa_e)``: the spectral edge and the kappa < -lambda_1 where
-    s(kappa) reaches its maximum ``-lambda_max`` (s increases on kappa < kappa_e); cached on
-    ``spec`` (one evaluation per theory call)."""
-    cache = spec.__dict__.setdefault("_edge_points", {})
-    if (N, P) not in cache:
-        cache[(N, P)] = _edge_point_impl(spec, N, P)
-    return cache[(N, P)]
-
-
-def _edge_point_impl(spec, N, P):
-    l1 = float(spec.lambda_max)
-    span = 10 * l1 + 4 * float(spec.total("l"))
-    d = l1 * np.logspace(-12, math.log10(span / l1), 4000)
-    kap = -l1 - d
-    s_ = _s_and_ds(spec, kap.astype(complex), N, P)[0].real
-    i = int(np.argmax(s_))
-    lo_i, hi_i = max(i - 1, 0), min(i + 1, kap.size - 1)
-    from scipy.optimize import minimize_scalar
-    res = minimize_scalar(lambda k: -float(_s_and_ds(spec, np.array([k], dtype=complex), N, P)[0][0].real),
-                          bounds=(kap[hi_i], kap[lo_i]), method="bounded", options={"xatol": 1e-14 * l1})
-    return float(res.fun), float(res.x)
-
-
-def _talbot_nodes(r, nodes):
-    k = np.arange(-(nodes - 1), nodes)
-    theta = np.pi * k / nodes
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cot = np.where(k == 0, 0.0, 1 / np.tan(theta))
-        kap = np.where(k == 0, 1.0 + 0j, theta * (cot + 1j))
-        sigma = np.where(k == 0, 0.0, theta + (theta * cot - 1) * cot)
-    return r * kap, r / (2 * nodes) * (1 + 1j * sigma)
 
 
 def _two_point_curves(spec, N, P, noise, t, nodes=None, ensemble=1, eta=None, *, with_abs=False):
@@ -823,7 +559,7 @@ def _two_point_curves_impl(spec, N, P, noise, t, nodes, ensemble, eta):
     # at t = 0 the train loss is the mean squared label, noise included
     train[zero] = L0 + (0.0 if math.isinf(P) else noise)
     m = min(N, P)
-    k0 = _kappa0(spec, m) if m < spec.M else None
+    k0 = kappa0(spec, m) if m < spec.M else None
     idx = np.flatnonzero(~zero)
     # Standard fixed-Talbot contours in s (every singularity of the two-frequency loss lies
     # on the negative real s axis), radius r = 2n/(5t) grouped in half octaves; kappa(s)
@@ -843,19 +579,19 @@ def _two_point_curves_impl(spec, N, P, noise, t, nodes, ensemble, eta):
     kaps = []
     for sign in signs:
         if eta is None:
-            shape = lambda th: radii * _talbot_shape(th)  # noqa: E731
+            shape = lambda th: radii * talbot.shape(th)  # noqa: E731
         elif sign > 0:
-            shape = lambda th: np.expm1(radii * _talbot_shape(th)) / eta  # noqa: E731
+            shape = lambda th: np.expm1(radii * talbot.shape(th)) / eta  # noqa: E731
         else:
             # s = -(e^w + 1)/eta has Im s < 0 on the upper half of the w contour: continue along
             # the conjugate (Im s > 0) and reverse the node order
-            shape = lambda th: -(np.exp(radii * np.conj(_talbot_shape(th))) + 1) / eta  # noqa: E731
-        kb = _kappa_on_contours(spec, N, P, shape, nodes, k0)
+            shape = lambda th: -(np.exp(radii * np.conj(talbot.shape(th))) + 1) / eta  # noqa: E731
+        kb = kappa_on_contours(spec, N, P, shape, nodes, k0)
         kaps.append(kb if sign > 0 else kb[:, ::-1])
     for b, key in enumerate(ukeys):
         sel = idx[keys == key]
         r = 2.0 ** key
-        z_nodes, c = _talbot_nodes(r, nodes)            # contour variable (s, or w for GD)
+        z_nodes, c = talbot.nodes(r, nodes)            # contour variable (s, or w for GD)
         kap_b, s_b, a_b = [], [], []
         for sign, kk in zip(signs, kaps):
             if eta is None:
@@ -906,7 +642,7 @@ def _two_point_curves_mp(model, t, dps):
     iN = ctx.zero if math.isinf(N) else 1 / ctx.mpf(N)
     iP = ctx.zero if math.isinf(P) else 1 / ctx.mpf(P)
     m = min(N, P)
-    k0 = _kappa0(spec_d, m) if m < model.M else None
+    k0 = kappa0(spec_d, m) if m < model.M else None
     L0 = out.mpf(spec.total("u"))
     signs = (1,) if eta is None else _gd_branches(spec_d, N, P, float(model.eta))
     test, train = [], []
@@ -924,32 +660,23 @@ def _two_point_curves_mp(model, t, dps):
             r = min(r, ctx.mpf("0.9"))
         rf = float(r)
         # nodes in mpmath: theta_k = k pi / n, k = 0..n-1 (the conjugate half by symmetry)
-        zs, cs = [], []
-        for k in range(nodes):
-            th = ctx.pi * k / nodes
-            if k == 0:
-                zs.append(ctx.mpc(r))
-                cs.append(r / (2 * nodes))
-            else:
-                cot = ctx.cot(th)
-                zs.append(r * th * ctx.mpc(cot, 1))
-                cs.append(r / (2 * nodes) * ctx.mpc(1, th + (th * cot - 1) * cot))
+        zs, cs = talbot.nodes_mp(ctx, r, nodes)
         full = lambda v: [ctx.conj(a) for a in v[:0:-1]] + list(v)  # noqa: E731
         kap_all, a_all = [], []
         for sign in signs:
             if eta is None:
-                shape = lambda th, rf=rf: np.array([rf * _talbot_shape(th)])  # noqa: E731
+                shape = lambda th, rf=rf: np.array([rf * talbot.shape(th)])  # noqa: E731
                 s_nodes = zs
             elif sign > 0:
-                shape = lambda th, rf=rf: np.array([np.expm1(rf * _talbot_shape(th)) / float(model.eta)])  # noqa: E731
+                shape = lambda th, rf=rf: np.array([np.expm1(rf * talbot.shape(th)) / float(model.eta)])  # noqa: E731
                 s_nodes = [ctx.expm1(z) / eta for z in zs]
             else:   # u = 1 + eta s = -e^w (oscillating modes, see _gd_branches): conjugate nodes
                 shape = lambda th, rf=rf: np.array(  # noqa: E731
-                    [-(np.exp(rf * np.conj(_talbot_shape(th))) + 1) / float(model.eta)])
+                    [-(np.exp(rf * np.conj(talbot.shape(th))) + 1) / float(model.eta)])
                 s_nodes = [ctx.conj(-(ctx.exp(z) + 1) / eta) for z in zs]
-            kap_d = _kappa_on_contours(spec_d, N, P, shape, nodes, k0)[0]
+            kap_d = kappa_on_contours(spec_d, N, P, shape, nodes, k0)[0]
             kap = [ctx.mpc(v) for v in kap_d[nodes - 1:]]
-            kap = _polish_kappa(spec, kap, s_nodes, iN, iP)
+            kap = polish_kappa(spec, kap, s_nodes, iN, iP)
             if eta is not None and sign < 0:   # back to the nodes w_k (conjugates)
                 kap = [ctx.conj(v) for v in kap]
                 s_nodes = [ctx.conj(v) for v in s_nodes]
@@ -984,23 +711,3 @@ def _mp_nodes(dps, model, x):
     return int(math.ceil(dps / rate)) + 8
 
 
-def _polish_kappa(spec, kap, s_nodes, iN, iP, maxiter=30):
-    """Newton steps on s(kappa) = s_node in mpmath from double-precision starts."""
-    ctx = spec.ctx
-    tol = ctx.eps * 2 ** 8
-    for _ in range(maxiter):
-        n1, n2 = spec.n12(kap)
-        worst = ctx.zero
-        new = []
-        for k, a, b, target in zip(kap, n1, n2, s_nodes):
-            fN, fP = 1 - a * iN, 1 - a * iP
-            sv = k * fN * fP
-            dv = fN * fP - (b - a) * (fP * iN + fN * iP)
-            step = (sv - target) / dv
-            new.append(k - step)
-            worst = max(worst, abs(step) / abs(k))
-        kap = new
-        if worst <= tol:
-            return kap
-    raise ConvergenceError(f"kappa(s) Newton polish did not converge (relative step {ctx.nstr(worst, 3)})",
-                           residual=worst, tolerance=tol)

@@ -42,11 +42,11 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-import mpmath
 import numpy as np
 from scipy import special
 
 from ._limits import format_bytes
+from ._precision import context
 
 __all__ = ["BAPSpectrum", "WEIGHTS"]
 
@@ -92,8 +92,7 @@ def _tail_zetas_double(p, alpha, A, M, J):
             out[j] = v
         else:
             if ctx is None:
-                ctx = mpmath.MPContext()
-                ctx.dps = 30
+                ctx = context(30)
             out[j] = float(_zeta_scaled_mp(ctx, ctx.mpf(sj), A, M))
     return out
 
@@ -101,8 +100,7 @@ def _tail_zetas_double(p, alpha, A, M, J):
 @lru_cache(maxsize=16)
 def _em_coefficients(prec):
     """``B_{2m}/(2m)!`` for ``m = 1..prec`` as mpf at ``prec`` bits."""
-    ctx = mpmath.MPContext()
-    ctx.prec = prec
+    ctx = context(prec=prec)
     return ctx, [ctx.bernoulli(2 * m) / ctx.factorial(2 * m) for m in range(1, prec + 1)]
 
 
@@ -178,7 +176,7 @@ class BAPSpectrum:
     agree with the direct sums to round-off:
 
     >>> import numpy as np
-    >>> from numerics import BAPModel
+    >>> from scaling_theory.numerics import BAPModel
     >>> m = BAPModel(M=10**6, alpha=1.5, beta=1.0, N=100, P="inf")
     >>> kap = np.array([1e-3 + 2e-3j, 0.5 - 0.1j, -1.5])
     >>> got = BAPSpectrum(m).F(kap)["l", 1]
@@ -405,10 +403,8 @@ class BAPSpectrum:
                     acc[w] = acc[w] + G[w][n] * H
             out = acc
         else:
-            step = max(1, _CHUNK // max(K * lam.size, 1))
             R = 1.0 / (lam[None, :] + kap[:, None])
             out = {w: (R * x[w][None, :]) @ R.T for w in weights}
-            del step
         if A is not None:
             alpha = float(self.alpha)
             lamA = A ** -alpha
@@ -444,8 +440,8 @@ class BAPSpectrum:
             A = _head_start(float(self.alpha), 0.5 / float(x)) if x > 0 else 1
             if math.isinf(self.M) and A > MAX_HEAD:
                 # late times at M = inf: Euler-Maclaurin with the exact incomplete-gamma tail, whose
-                # cost does not grow with t (numerics._asymptotics.power_law_sum)
-                from ._asymptotics import power_law_sum
+                # cost does not grow with t (numerics._exponent_checks.power_law_sum)
+                from ._exponent_checks import power_law_sum
 
                 dps = 20 if ctx is None else ctx.dps + 5
                 v = power_law_sum("laplace", self.p["u"], self.alpha, x, rate=2, dps=dps)
@@ -486,8 +482,7 @@ def _tail_zetas_mp(ctx, p, alpha, A, M, J):
     key = (ctx.prec, str(p), str(alpha), A, M, J)
     hit = _MP_ZETA_CACHE.get(key)
     if hit is None:
-        work = mpmath.MPContext()
-        work.prec = ctx.prec + 40
+        work = context(prec=ctx.prec + 40)
         pw, aw = work.mpf(p), work.mpf(alpha)
         hit = [ctx.mpf(_zeta_scaled_mp(work, pw + j * aw, A, M)) for j in range(J)]
         if len(_MP_ZETA_CACHE) > 256:

@@ -254,7 +254,6 @@ def derive_bap() -> Derivation:
 
     # discrete-time gradient descent
     eta, nst, lamx = sp.symbols("eta n lambda_x", positive=True)
-    w_ = sp.Symbol("w")
     gd_res = sp.residue((1 + eta * s) ** 5 / (s + lamx), s, -lamx)       # n = 5 as a check
     steps.append(Step(
         "Discrete-time gradient descent",
