@@ -4,7 +4,7 @@ Every function is a derived result of model A's deterministic equivalent,
 printed with exact constants only, so it evaluates numpy arrays and mpmath
 numbers alike."""
 
-__all__ = ['self_consistent_rhs', 'newton_slope', 'newton_slope_ridgeless', 'kappa1', 'df2', 'test_loss', 'train_loss', 'ridgeless_test_N_lt_T', 'ridgeless_test_T_lt_N']
+__all__ = ['self_consistent_rhs', 'newton_slope', 'newton_slope_ridgeless', 'kappa1', 'df2', 'test_loss', 'train_loss', 'ridgeless_test_N_lt_T', 'ridgeless_test_T_lt_N', 'plateau_test_loss', 'plateau_train_loss']
 
 
 def self_consistent_rhs(kappa, n1, N, T):
@@ -50,3 +50,13 @@ def ridgeless_test_N_lt_T(kappa, c1, N, T, noise_var):
 def ridgeless_test_T_lt_N(kappa, n2, c1, c2, N, T, noise_var):
     """<L> at gamma = 0, T < N (n1(kappa) = T)."""
     return ((1/2))*(N*T*c1*kappa - N*T*c2*kappa + N*n2*noise_var + (T)**(2)*c2*kappa + (T)**(2)*noise_var - T*c1*kappa*n2 - 2*T*n2*noise_var)/((N - T)*(T - n2))
+
+
+def plateau_test_loss(M, T, noise_var):
+    """<L> at gamma = 0 past the latent dimension, min(N, T) >= M (T > M)."""
+    return M*noise_var/(-2*M + 2*T)
+
+
+def plateau_train_loss(M, T, noise_var):
+    """<L_train> at gamma = 0 past the latent dimension, min(N, T) >= M."""
+    return ((1/2))*noise_var*(-M/T + 1)

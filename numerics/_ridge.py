@@ -154,7 +154,8 @@ def _losses(spectrum, kappa, N, T, rho, noise, ctx):
         if min(N, T) >= M:  # kappa = 0: full-rank regression in x-space
             if T == M:
                 return (inf if noise > 0 else ctx.zero), ctx.zero, ctx.mpf(M)
-            return (noise * M / (2 * (T - M)), noise * (1 - ctx.mpf(M) / T) / 2, ctx.mpf(M))
+            return (gen.plateau_test_loss(ctx.mpf(M), T, noise), gen.plateau_train_loss(ctx.mpf(M), T, noise),
+                    ctx.mpf(M))
         if N < T:
             return (gen.ridgeless_test_N_lt_T(kappa, s.c1, N, T, noise),
                     gen.train_loss(kappa, ctx.mpf(N), s.n2, s.c1, s.c2, N, T, noise), ctx.mpf(N))
@@ -180,8 +181,8 @@ def _losses(spectrum, kappa, N, T, rho, noise, ctx):
         df2 = np.where(tn, gen.df2(T, s.n2, N), df2)
         test = np.where(peak, np.inf, test)
         df2 = np.where(peak, N, df2)
-        full_test = np.where(T > M, noise * M / (2 * (T - M)), np.where(noise > 0, np.inf, 0.0))
-        full_train = np.where(T > M, noise * (1 - M / T) / 2, 0.0)
+        full_test = np.where(T > M, gen.plateau_test_loss(M, T, noise), np.where(noise > 0, np.inf, 0.0))
+        full_train = np.where(T > M, gen.plateau_train_loss(M, T, noise), 0.0)
         test = np.where(full, full_test, test)
         train = np.where(full, full_train, train)
         df2 = np.where(full, float(M), df2)

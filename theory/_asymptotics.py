@@ -1684,7 +1684,6 @@ def asymptotics_markdown() -> str:
                 lines.append(f"| {reg} | ${_tex(row['loss_vs_t'])}$ | ${_tex(row['loss_vs_N'])}$ | "
                              f"${_tex(row['loss_vs_P'])}$ | $C^{{{_tex(co['N'])}}}$ | $C^{{{_tex(co['t'])}}}$ | "
                              f"$C^{{{_tex(co['loss'])}}}$ | ${row['faster']}$ |")
-            del al, be
         d = derive_asymptotics_mrs() if model == "mrs" else derive_asymptotics_bap()
         lines += ["", "### Derivation", "", _demote(d.markdown()),
                   ""]

@@ -55,6 +55,10 @@ MRS_FUNCTIONS = {
                               "<L> at gamma = 0, N < T (n1(kappa) = N)."),
     "ridgeless_test_T_lt_N": ("ridgeless_test_T_lt_N", ("kappa", "n2", "c1", "c2", "N", "T", "noise_var"),
                               "<L> at gamma = 0, T < N (n1(kappa) = T)."),
+    "plateau_test_loss": ("plateau_test_loss", ("M", "T", "noise_var"),
+                          "<L> at gamma = 0 past the latent dimension, min(N, T) >= M (T > M)."),
+    "plateau_train_loss": ("plateau_train_loss", ("M", "T", "noise_var"),
+                           "<L_train> at gamma = 0 past the latent dimension, min(N, T) >= M."),
 }
 
 

@@ -291,6 +291,24 @@ def derive_mrs() -> Derivation:
         (sp.Eq(sp.Symbol(r"\langle L\rangle_{T<N}(N,T)-\langle L\rangle_{N<T}(T,N)"), duality),),
         (duality,),
     ))
+    # past the latent dimension: min(N, T) >= M, ridgeless -> kappa -> 0 with n1, n2 -> M
+    plateau_test = sp.simplify(sp.limit(test_closed.subs({n1: M, n2: M}), kappa, 0))
+    plateau_train = sp.simplify(sp.limit(train_closed.subs({n1: M, n2: M}), kappa, 0))
+    plateau_test_closed = noise * M / (2 * (T - M))
+    plateau_train_closed = noise * (1 - M / T) / 2
+    L_pl = sp.Symbol(r"\langle{L}\rangle_{\min(N,T)\geq M}")
+    Ltr_pl = sp.Symbol(r"\langle{L_{\mathrm{train}}}\rangle_{\min(N,T)\geq M}")
+    steps.append(Step(
+        "Past the latent dimension: the plateau",
+        "With $M$ latent modes $n_1(\\kappa)<M$ for every $\\kappa>0$, so for $\\min(N,T)\\ge M$ the "
+        "ridgeless equation $n_1(\\kappa)=\\min(N,T)$ has no root: $\\kappa\\to0$, $n_1,n_2\\to M$ and "
+        "$\\kappa c_1,\\kappa c_2\\to0$. The loss is the limit of the derived test and train loss: "
+        "ordinary least squares in the $M$ latent coordinates, independent of $N$ (extra features add "
+        "nothing), zero without label noise, infinite at $T=M$ with noise.",
+        (sp.Eq(L_pl, plateau_test_closed), sp.Eq(Ltr_pl, plateau_train_closed)),
+        (sp.simplify(plateau_test - plateau_test_closed), sp.simplify(plateau_train - plateau_train_closed),
+         sp.diff(plateau_test, N), sp.diff(plateau_train, N)),
+    ))
     # N = T = 0: kappa -> infinity, kappa c1 -> sum omega lambda
     trw = sp.Symbol(r"\mathrm{tr}\,\Omega\Lambda", positive=True)
     x = sp.Symbol("x", positive=True)  # x = 1/kappa
@@ -364,6 +382,8 @@ def derive_mrs() -> Derivation:
         "ridgeless_test_T_lt_N": sp.Eq(sp.Symbol(r"\langle L\rangle_{T<N}"), rl_T),
         "duality": sp.Eq(sp.Symbol(r"\langle L\rangle_{T<N}(N,T)-\langle L\rangle_{N<T}(T,N)"), duality),
         "null_model": null_eq,
+        "plateau_test_loss": sp.Eq(L_pl, plateau_test_closed),
+        "plateau_train_loss": sp.Eq(Ltr_pl, plateau_train_closed),
         "n1_large_M": sp.Eq(n1, n1_large),
         "n2_large_M": sp.Eq(n2, n2_large),
         "asymptotic_N": sp.Eq(sp.Symbol(r"\langle L\rangle_{N\ll T\ll M}"), pref * N ** (-alpha)),
