@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 from . import _talbot as talbot
 from ._flow_contours import edge_point, kappa0, kappa_on_contours
 
-__all__ = ["sgd_curve", "sgd_final_loss", "sgd_stability_bound", "sgd_noise_feedback", "sgd_max_step",
+__all__ = ["sgd_curve", "sgd_laplace", "sgd_final_loss", "sgd_stability_bound", "sgd_noise_feedback", "sgd_max_step",
            "SGD_NODES"]
 
 #: Talbot nodes of the inversion in w (capped radius for the first steps needs more).
@@ -130,6 +130,22 @@ def sgd_final_loss(spec, N, eta, batch, noise):
     return (L0 + q1 * noise) / (1.0 - q1)
 
 
+def sgd_laplace(spec, N, kap1, kap2, w, eta, batch, noise):
+    """The generating function ``Lhat(x) = sum_n L(n) x^n`` at ``x = e^{-w}``
+    (``derive_bap_sgd()["sgd_generating_function"]``, ``[F_1 + x Q sigma^2/(1 - x)]/(1 - x Q)``),
+    with ``F_1`` and ``Q`` in partial fractions over the roots ``s_1, s_2`` of
+    ``1 - x rho(j)``; ``kap1``, ``kap2`` are ``kappa(s_1)``, ``kappa(s_2)``."""
+    c = eta * eta * (1.0 + 1.0 / batch)
+    x = np.exp(-w)
+    s1, s2 = _roots(w, eta, batch)
+    U1, T1 = _resolvents(spec, N, kap1, s1)
+    U2, T2 = _resolvents(spec, N, kap2, s2)
+    den = x * c * (s2 - s1)
+    F1 = (U2 - U1) / den
+    Q = eta * eta / batch * (T2 - T1) / den
+    return (F1 - x * Q * noise / np.expm1(-w)) / (1.0 - x * Q)
+
+
 def _resolvents(spec, N, kap, s):
     """``u^T (J+s)^{-1} u`` and ``sum_a j_a^2/(j_a+s)`` from kappa(s)."""
     f = spec.F(kap, weights=("l", "u"), qs=(1,))
@@ -152,7 +168,6 @@ def _sgd_curve(spec, N, eta, batch, noise, t, nodes):
     keys = np.minimum(np.round(np.log2(2 * nodes / (5 * n)) * 2) / 2, math.log2(0.9))
     ukeys = np.unique(keys)
     radii = 2.0 ** ukeys
-    c = eta * eta * (1.0 + 1.0 / batch)
 
     def w_of(th):
         return radii * talbot.shape(th)
@@ -165,14 +180,7 @@ def _sgd_curve(spec, N, eta, batch, noise, t, nodes):
     for b, key in enumerate(ukeys):
         sel = idx[keys == key]
         w, cw = talbot.nodes(2.0 ** key, nodes)
-        x = np.exp(-w)
-        s1, s2 = _roots(w, eta, batch)
-        U1, T1 = _resolvents(spec, N, kap1[b], s1)
-        U2, T2 = _resolvents(spec, N, kap2[b], s2)
-        den = x * c * (s2 - s1)
-        F1 = (U2 - U1) / den
-        Q = eta * eta / batch * (T2 - T1) / den
-        Lhat = (F1 - x * Q * noise / np.expm1(-w)) / (1.0 - x * Q)
+        Lhat = sgd_laplace(spec, N, kap1[b], kap2[b], w, eta, batch, noise)
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             terms = cw[None, :] * Lhat[None, :] * np.exp(w[None, :] * n[keys == key][:, None])
         out[sel] = terms.sum(axis=1).real

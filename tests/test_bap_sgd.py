@@ -8,14 +8,13 @@ import math
 
 import numpy as np
 import pytest
-import sympy as sp
 from threadpoolctl import threadpool_limits
 
 from scaling_theory.numerics import BAPModel, bap_theory, simulate_bap
-from scaling_theory.numerics._flow_sgd import _roots, sgd_stability_bound
+from scaling_theory.numerics._flow_sgd import sgd_stability_bound
 from scaling_theory.numerics._flow_sums import BAPSpectrum
 from scaling_theory.cli import main
-from scaling_theory.theory import SGD_SYMBOLS, derive_bap_sgd
+from scaling_theory.theory import derive_bap_sgd
 
 
 def recursion(j, u2, eta, B, noise, nmax):
@@ -35,24 +34,6 @@ def test_derivation_verifies():
     assert len(report) == 8       # the eighth: stability of the second moment
     for title, residuals in report.items():
         assert all(r == 0 for r in residuals), (title, residuals)
-
-
-def test_numeric_roots_are_the_derived_ones():
-    """The numerics' s_1, s_2 (written without cancellation) equal the derived expressions,
-    and 1 - x rho(j) = -x c (j + s_1)(j + s_2) at complex w."""
-    d = derive_bap_sgd()
-    s1, s2 = d["sgd_roots"]
-    S = SGD_SYMBOLS
-    f = sp.lambdify((S["w"], S["eta"], S["B"]), (s1, s2), "numpy")
-    w = np.array([0.3, 1e-6, 0.05 + 0.4j, 0.8 + 2.5j, -3 + 0.7j])
-    for eta, B in ((0.3, 1), (1.1, 16)):
-        a1, a2 = _roots(w, eta, B)
-        b1, b2 = f(w, eta, B)
-        assert np.allclose(a1, b1, rtol=1e-12) and np.allclose(a2, b2, rtol=1e-6)
-        j = 0.37
-        x = np.exp(-w)
-        rho = (1 - eta * j) ** 2 + eta**2 * j**2 / B
-        assert np.allclose(1 - x * rho, -x * eta**2 * (1 + 1 / B) * (j + a1) * (j + a2), rtol=1e-12)
 
 
 @pytest.mark.parametrize("B, noise", [(1, 0.0), (4, 0.0), (4, 1e-2), (64, 1e-3)])

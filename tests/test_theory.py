@@ -20,7 +20,7 @@ def test_public_surface():
     assert sorted(theory.__all__) == sorted([
         "Derivation", "Step", "marchenko_pastur", "wishart_renormalisation", "derive_mrs",
         "MRS_SYMBOLS", "derive_bap", "BAP_SYMBOLS", "derive_feature_extension", "FEATURE_SYMBOLS",
-        "derive_bap_sgd", "SGD_SYMBOLS",
+        "derive_bap_sgd", "SGD_SYMBOLS", "derive_gaussian_equivalent", "GE_SYMBOLS",
         "derive_mellin", "derive_asymptotics_mrs", "derive_asymptotics_bap", "asymptotic_exponents",
         "asymptotic_prefactors", "phase_diagram", "classify_phase", "regime_records", "EXPONENT_KEYS",
         "write_derivations", "derivation_documents", "generated_mrs_source"])
@@ -28,7 +28,8 @@ def test_public_surface():
         assert getattr(theory, name) is not None
 
 
-@pytest.mark.parametrize("build", [marchenko_pastur, wishart_renormalisation, derive_mrs])
+@pytest.mark.parametrize("build", [marchenko_pastur, wishart_renormalisation, derive_mrs,
+                                   theory.derive_gaussian_equivalent])
 def test_every_step_verifies(build):
     d = build()
     report = d.verify()

@@ -22,6 +22,9 @@ derive_feature_extension, FEATURE_SYMBOLS
     Nonlinear features: Hermite coefficients of relu / erf, Mehler's expansion
     of the feature kernel, and the spectrum of the Hadamard (tensor) powers of
     the latent power law that extends it past M.
+derive_gaussian_equivalent, GE_SYMBOLS
+    Nonlinear features, the loss: exact moments given U, Gaussian equivalence,
+    the deterministic equivalent in T (what ``mrs_nonlinear_theory`` evaluates).
 derive_mellin, derive_asymptotics_mrs, derive_asymptotics_bap
     The asymptotics engine (Mellin expansions of power-law sums, inversion of
     the self-consistent equation, expansion of the loss) and its results for
@@ -45,6 +48,7 @@ from ._codegen import generated_mrs_source
 from ._derivation import Derivation, Step
 from ._flow_sgd import SGD_SYMBOLS, derive_bap_sgd
 from ._feature_maps import FEATURE_SYMBOLS, derive_feature_extension
+from ._gaussian_equivalent import GE_SYMBOLS, derive_gaussian_equivalent
 from ._document import derivation_documents, write_derivations
 from ._freeprob import marchenko_pastur, wishart_renormalisation
 from ._ridge import MRS_SYMBOLS, derive_mrs
@@ -62,6 +66,8 @@ __all__ = [
     "SGD_SYMBOLS",
     "derive_feature_extension",
     "FEATURE_SYMBOLS",
+    "derive_gaussian_equivalent",
+    "GE_SYMBOLS",
     "derive_mellin",
     "derive_asymptotics_mrs",
     "derive_asymptotics_bap",

@@ -14,6 +14,7 @@ from ._flow import derive_bap
 from ._flow_sgd import derive_bap_sgd
 from ._asymptotics import asymptotics_markdown, tabulated_source
 from ._feature_maps import derive_feature_extension
+from ._gaussian_equivalent import derive_gaussian_equivalent
 from ._ridge import derive_mrs
 
 __all__ = ["write_derivations", "derivation_documents"]
@@ -60,33 +61,13 @@ def _model_b_document() -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
-_GAUSSIAN_EQUIVALENT = r"""## The test loss with nonlinear features (numerics/_ridge_nonlinear.py)
-
-The loss of ridge regression on nonlinear features is evaluated by a
-Gaussian-equivalent theory, with its approximations stated:
-
-1. *Exact moments given $U$.* $K=\mathbb{E}_x[\phi\phi^\top]$ (the kernels above:
-   arc-cosine for ReLU, arcsine for erf, quadrature for tanh),
-   $k=\mathbb{E}_x[\phi\,y]=D\,U\Lambda w$ with $D=\mathrm{diag}(\mathbb{E}[\sigma'(h_i)])$
-   (Stein's lemma), $\mathbb{E}[y^2]=w^\top\Lambda w$.
-2. *Gaussian equivalence (approximation G).* $\phi$ is replaced by a Gaussian
-   vector with second moment $K$, and $y=\theta_*\cdot\phi+e$ with
-   $\theta_*=K^+k$ and independent noise of variance
-   $\sigma_\mathrm{eff}^2=\mathbb{E}[y^2]-k^\top K^+k$ (exact for linear features).
-3. *Deterministic equivalent in $T$ (approximation D, leading order in $1/T$).*
-   With the eigenvalues $d_i$ of $K$ and the teacher powers $t_i$, the model-A
-   equations derived in `model_a.md` with $n=T$:
-   $\kappa\,(T-\mathrm{df}_1(\kappa))=\gamma$,
-   $E_g=\big[\kappa^2\sum_i t_i/(d_i+\kappa)^2+\sigma^2\,\mathrm{df}_2/T\big]/(1-\mathrm{df}_2/T)$,
-   $\langle L\rangle=\tfrac12(E_g+\sigma_\mathrm{eff}^2)$,
-   $L_\mathrm{train}=\tfrac12(\gamma/(T\kappa))^2(E_g+\sigma^2)$, $\sigma^2=\sigma_\mathrm{eff}^2+\sigma_\varepsilon^2$.
-4. *Teacher average,* exact (the losses are linear in $t_i$ and $\sigma_\mathrm{eff}^2$).
-5. *Average over $U$ by sampling (approximation S)*: the mean over independent
-   draws of $U$, with its standard error.
-
-For linear features steps 1-4 are exact and the result equals model A's
-deterministic equivalent (checked in `tests/test_mrs_nonlinear.py`).
-"""
+_GAUSSIAN_EQUIVALENT = (
+    "The loss with nonlinear features is evaluated by `numerics/_ridge_nonlinear.py` from the "
+    "derivation below, averaged over sampled $U$ (approximation S, with its standard error). For "
+    "linear features the steps are exact and the result equals model A's deterministic equivalent "
+    "(checked in `tests/test_mrs_nonlinear.py`; the numeric forms against these results in "
+    "`tests/test_bridge.py`).\n"
+)
 
 
 def _features_document() -> str:
@@ -101,6 +82,7 @@ def _features_document() -> str:
         "prediction and measures the spectra.\n",
         d.markdown(),
         _GAUSSIAN_EQUIVALENT,
+        derive_gaussian_equivalent().markdown(),
     ]
     return "\n".join(parts).rstrip() + "\n"
 

@@ -255,6 +255,7 @@ def derive_bap() -> Derivation:
     # discrete-time gradient descent
     eta, nst, lamx = sp.symbols("eta n lambda_x", positive=True)
     gd_res = sp.residue((1 + eta * s) ** 5 / (s + lamx), s, -lamx)       # n = 5 as a check
+    gd_residue = sp.residue((1 + eta * s) ** nst / (s + lamx), s, -lamx)  # one eigenvalue, n steps
     steps.append(Step(
         "Discrete-time gradient descent",
         "$v_n=(I-\\eta K)^nw^*=\\frac{1}{2\\pi i}\\oint(1+\\eta s)^n(s+K)^{-1}w^*ds$ around the spectrum of "
@@ -301,6 +302,7 @@ def derive_bap() -> Derivation:
 
     results = {
         "exponent_P": -alpha * sp.Min(beta, 2),
+        "gd_residue": gd_residue,
         "kappa_equation": keq2,
         "ds_dkappa": ds2_closed,
         "bias_kernel": B2,
