@@ -1,0 +1,360 @@
+"""Model B's sections: (f)-(j) loss curves, compute-optimal frontier, width, finite P, ensembles."""
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from scaling_theory.numerics._flow import bap_theory, bap_train_loss_infinite_width
+from scaling_theory.numerics._models import BAPModel
+
+from ._common import (NEAR_PEAK, SimJob, SectionResult, _errorbar, _savefig, _slope, _logspace, _positive,
+                      _compare_bap)
+
+
+def _bap_derived():
+    """Model B's derivation and ``value(expr, cfg)``: a result at the report's exponents."""
+    from scaling_theory.theory import derive_bap
+    from scaling_theory.theory._flow import BAP_SYMBOLS
+
+    d = derive_bap()
+    S = BAP_SYMBOLS
+
+    def point(cfg):
+        return {S["alpha"]: cfg.bap_alpha, S["beta"]: cfg.bap_beta}
+
+    def value(expr, cfg):
+        return float(expr.subs(point(cfg)))
+
+    return d, value, point, S
+
+
+def _bap_loss_plan(cfg):
+    return [SimJob(f"bap/loss/N={N}", cfg.bap(N=N), times=tuple(cfg.bap_times)) for N in cfg.bap_N]
+
+
+def _bap_loss_build(cfg, sims, out):
+    import sympy as sp
+
+    d, value, point, S = _bap_derived()
+    base = cfg.bap()
+    tt = _logspace(*cfg.bap_t_range, cfg.dense)
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    curves, rows, finals = {}, [], {}
+    for i, N in enumerate(cfg.bap_N):
+        m = base.replace(N=N)
+        r = bap_theory(m, tt)
+        curves[f"N={N}"] = {"t": tt, "test_loss": r.test_loss, "final_loss": float(r.final_loss)}
+        finals[str(N)] = float(r.final_loss)
+        ax.loglog(tt, r.test_loss, color=f"C{i}", label=f"theory, N = {N}")
+        sim = sims[f"bap/loss/N={N}"]
+        rows += _compare_bap("bap_loss", sim, bap_theory(m, sim.times).test_loss, label=f"N={N}")
+        _errorbar(ax, sim.times, sim.test_loss, sim.test_loss_sem, color=f"C{i}", fmt="o",
+                  label=f"simulation ({cfg.seeds} seeds)" if i == 0 else None)
+    rinf = bap_theory(base.replace(N=math.inf), tt)
+    curves["N=inf"] = {"t": tt, "test_loss": rinf.test_loss}
+    ax.loglog(tt, rinf.test_loss, "k-", lw=1.5, label="theory, N = P = inf")
+    # the derived asymptote, evaluated from the derivation (lambdify, numpy namespace)
+    asym_expr = d["loss_N_P_inf"].subs(point(cfg))
+    asym = sp.lambdify(S["t"], asym_expr, modules="numpy")
+    expo = value(d["exponent_t"], cfg)
+    ax.loglog(tt, asym(tt), "k--", lw=1, label=rf"derived $\Gamma(\beta)(2t)^{{-\beta}}/\alpha$, slope {expo:g}")
+    # fitted slope on the N = P = inf theory where the finite-M cut-off is far (M = 1e6)
+    big = base.replace(M=10**6, N=math.inf)
+    tf = _logspace(1e2, 1e4, 9)
+    slope = _slope(tf, bap_theory(big, tf).test_loss)
+    ax.set_xlabel("training time t")
+    ax.set_ylabel("test loss $\\langle L(t)\\rangle$")
+    ax.set_title(f"Model B: L(t) at P = inf (M = {base.M}, alpha = {cfg.bap_alpha:g}, beta = {cfg.bap_beta:g})")
+    ax.set_ylim(0.3 * np.nanmin(_positive(rinf.test_loss)), 2 * float(rinf.test_loss[0]))
+    ax.text(0.03, 0.04, f"derived exponent of t: {expo:g}\nfitted slope (N = P = inf, M = 1e6): {slope:.4f}",
+            transform=ax.transAxes, fontsize=9, va="bottom", bbox=dict(boxstyle="round", fc="white", alpha=0.8))
+    ax.legend(fontsize=8, loc="upper right")
+    fig_path = _savefig(fig, out / "bap_loss_t.png")
+    head = {"derived_exponent_t": expo, "fitted_slope_t": slope, "final_loss": finals}
+    md = (f"Gradient flow at P = inf (population gradient), M = {base.M}, model-B alpha = {cfg.bap_alpha:g} "
+          f"(lambda_k = k^-alpha), beta = {cfg.bap_beta:g}: the theory curves at N in {list(cfg.bap_N)} follow "
+          f"the N = P = inf curve and then saturate at L(t = inf) = "
+          + ", ".join(f"{v:.3g} (N = {k})" for k, v in finals.items())
+          + f". Derived `exponent_t` = {expo:g}; slope fitted on the N = P = inf theory for t in [1e2, 1e4] "
+          f"at M = 1e6: **{slope:.4f}** (difference {slope - expo:+.1e}); the dashed line is the derived "
+          f"asymptote `loss_N_P_inf` = {sp.sstr(d['loss_N_P_inf'])}.")
+    return SectionResult(fig_path, {"theory": curves, "derived_exponent_t": expo, "fitted_slope_t": slope,
+                                    "asymptote": sp.sstr(d["loss_N_P_inf"])}, md, head, rows)
+
+
+def _frontier(cfg):
+    """L(t = C/N, N) on a grid of N and C, minimised over N (parabola in log N)."""
+    m = BAPModel(M=cfg.frontier_M, alpha=cfg.bap_alpha, beta=cfg.bap_beta, N=1, P=math.inf)
+    lo, hi, n = cfg.frontier_N
+    Ns = np.unique(np.round(_logspace(lo, min(hi, 0.75 * m.M), n))).astype(int)
+    Cs = _logspace(*cfg.frontier_C)
+    L = np.array([bap_theory(m.replace(N=int(N)), Cs / N).test_loss for N in Ns])
+    k = np.argmin(L, axis=0)
+    j = np.arange(Cs.size)
+    Nstar, Lstar = Ns[k].astype(float), L[k, j].copy()
+    interior = (k > 0) & (k < Ns.size - 1)
+    logN, logL = np.log(Ns), np.log(L)
+    for jj in np.flatnonzero(interior):
+        x, y = logN[k[jj] - 1:k[jj] + 2], logL[k[jj] - 1:k[jj] + 2, jj]
+        c2, c1, c0 = np.polyfit(x, y, 2)
+        if c2 > 0:
+            xs = -c1 / (2 * c2)
+            Nstar[jj], Lstar[jj] = math.exp(xs), math.exp(np.polyval([c2, c1, c0], xs))
+    return m, Ns, Cs, L, Nstar, Lstar, interior
+
+
+def _bap_frontier_build(cfg, sims, out):
+    from scaling_theory.numerics._exponent_reports import compute_optimal_exponents
+
+    _, _, point, _ = _bap_derived()
+    exprs = compute_optimal_exponents()
+    derived = {k: float(v.subs(point(cfg))) for k, v in exprs.items()}
+    m, Ns, Cs, L, Nstar, Lstar, interior = _frontier(cfg)
+    tstar = Cs / Nstar
+    sel = interior & (Cs >= cfg.frontier_fit[0]) & (Cs <= cfg.frontier_fit[1])
+    fitted = {"N": _slope(Cs[sel], Nstar[sel]), "t": _slope(Cs[sel], tstar[sel]), "L": _slope(Cs[sel], Lstar[sel])}
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.6))
+    step = max(1, Ns.size // 8)
+    for i in range(0, Ns.size, step):
+        ax.loglog(Cs, L[i], color="0.7", lw=0.8, label="theory L(t = C/N, N), fixed N" if i == 0 else None)
+        ax.text(Cs[-1], L[i, -1], f" N={Ns[i]}", fontsize=6, color="0.4", va="center")
+    ax.loglog(Cs, Lstar, "k-", lw=2, label="compute-optimal frontier min$_N$ L")
+    cm = math.sqrt(cfg.frontier_fit[0] * cfg.frontier_fit[1])
+    lm = float(np.exp(np.interp(np.log(cm), np.log(Cs), np.log(Lstar))))
+    ax.loglog(Cs, lm * (Cs / cm) ** derived["L"], "r--", lw=1, label=f"derived slope {derived['L']:.4g}")
+    ax.axvspan(*cfg.frontier_fit, color="C0", alpha=0.07, label="fit range")
+    ax.set_xlabel("compute C = N t")
+    ax.set_ylabel("test loss")
+    ax.set_ylim(0.5 * Lstar.min(), 2 * L.max())
+    ax.set_title(f"Model B: compute-optimal frontier (P = inf, M = {m.M})")
+    ax.legend(fontsize=8, loc="lower left")
+    for key, y, color in (("N", Nstar, "C0"), ("t", tstar, "C3")):
+        bx.loglog(Cs, y, "o-", color=color, ms=3, label=f"{key}*(C): fitted slope {fitted[key]:.3f}")
+        ym = float(np.exp(np.interp(np.log(cm), np.log(Cs), np.log(y))))
+        bx.loglog(Cs, ym * (Cs / cm) ** derived[key], "--", color=color, lw=1,
+                  label=f"derived {key}* ~ C^{derived[key]:.4g}")
+    bx.axvspan(*cfg.frontier_fit, color="C0", alpha=0.07)
+    bx.set_xlabel("compute C = N t")
+    bx.set_ylabel("optimal N*, t*")
+    bx.set_title(f"alpha = {cfg.bap_alpha:g}, beta = {cfg.bap_beta:g}")
+    bx.legend(fontsize=8)
+    fig_path = _savefig(fig, out / "bap_compute_optimal.png")
+    head = {"derived": derived, "fitted": fitted, "fit_range_C": list(cfg.frontier_fit),
+            "expressions": {k: str(v) for k, v in exprs.items()}}
+    md = (f"For each compute C = N t, the theory loss L(t, N) at P = inf (M = {m.M}, N on a grid of "
+          f"{Ns.size} widths in [{Ns[0]}, {Ns[-1]}], minimum refined by a parabola in log N) is minimised "
+          f"over N t = C. Exponents of C fitted on the frontier for C in [{cfg.frontier_fit[0]:g}, "
+          f"{cfg.frontier_fit[1]:g}] against the derived ones (`compute_optimal_*`, from "
+          f"L ~ a t^-beta + b N^-c, c = alpha min(beta, 1)): "
+          + ", ".join(f"{k}*: **{fitted[k]:.3f}** vs {derived[k]:.4g}" for k in ("N", "t"))
+          + f", L*: **{fitted['L']:.3f}** vs {derived['L']:.4g} (`{exprs['L']}`). The remaining difference "
+          f"is the pre-asymptotic bending of the finite-N, finite-M curves.")
+    data = {"M": m.M, "N_grid": Ns, "C": Cs, "loss_grid": L, "N_star": Nstar, "t_star": tstar,
+            "L_star": Lstar, "interior": interior, **head}
+    return SectionResult(fig_path, data, md, head, [])
+
+
+def _bap_width_build(cfg, sims, out):
+    _, value, _, _ = _bap_derived()
+    from scaling_theory.theory import derive_bap
+
+    c_late = value(derive_bap()["exponent_N"], cfg)
+    m = BAPModel(M=cfg.width_M, alpha=cfg.bap_alpha, beta=cfg.bap_beta, N=1, P=math.inf)
+    Ns = np.unique(np.round(_logspace(*cfg.width_N))).astype(int)
+    te = cfg.width_t_early
+    ref = bap_theory(m.replace(N=math.inf), [te])
+    early, late = [], []
+    for N in Ns:
+        r = bap_theory(m.replace(N=int(N)), [te])
+        early.append(abs(float(r.test_loss[0]) - float(ref.test_loss[0])))
+        late.append(abs(float(r.final_loss) - float(ref.final_loss)))
+    early, late = np.array(early), np.array(late)
+    s_early, s_late = _slope(Ns, early), _slope(Ns, late)
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    ax.loglog(Ns, early, "o-", color="C0", label=f"early, t = {te:g}: fitted slope {s_early:.3f}")
+    ax.loglog(Ns, late, "s-", color="C3", label=f"late, t = inf: fitted slope {s_late:.3f}")
+    ax.loglog(Ns, early[-1] * (Ns / Ns[-1]) ** -1.0, "--", color="C0", lw=1, label="1/N (first order in 1/N)")
+    ax.loglog(Ns, late[-1] * (Ns / Ns[-1]) ** c_late, "--", color="C3", lw=1,
+              label=rf"derived $N^{{-\alpha\min(\beta,1)}}$ = N^{c_late:g}")
+    ax.set_xlabel("N")
+    ax.set_ylabel("|L(t, N) - L(t, N = inf)|")
+    ax.set_title(f"Model B: finite-width convergence (P = inf, M = {m.M})")
+    ax.legend(fontsize=8)
+    fig_path = _savefig(fig, out / "bap_width.png")
+    head = {"t_early": te, "fitted_slope_early": s_early, "expected_slope_early": -1.0,
+            "fitted_slope_late": s_late, "derived_slope_late": c_late}
+    md = (f"Distance of the finite-width theory from N = inf at P = inf (M = {m.M}, N in [{Ns[0]}, {Ns[-1]}]). "
+          f"Early (t = {te:g}, few modes learned): fitted slope **{s_early:.3f}**, the first-order 1/N "
+          f"correction (-1). Late (t = inf, L(inf, N) - 0): fitted slope **{s_late:.3f}** against the derived "
+          f"`exponent_N` = {c_late:g} = -alpha min(beta, 1): at late times the width limits the loss "
+          f"through the unlearnable modes, not through a 1/N fluctuation.")
+    return SectionResult(fig_path, {"M": m.M, "N": Ns, "early": early, "late": late, **head}, md, head, [])
+
+
+def _finite_P_model(cfg, N):
+    return BAPModel(M=cfg.finite_P_M, alpha=cfg.bap_alpha, beta=cfg.bap_beta, N=N, P=cfg.finite_P)
+
+
+def _bap_finite_P_plan(cfg):
+    return [SimJob(f"bap/finite_P/N={N},P={cfg.finite_P}", _finite_P_model(cfg, N),
+                   times=tuple(cfg.finite_P_times)) for N in cfg.finite_P_N]
+
+
+def _bap_finite_P_build(cfg, sims, out):
+    P = cfg.finite_P
+    ts = cfg.finite_P_times
+    tt = _logspace(min(ts) / 3, max(ts) * 3, cfg.dense // 2)
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    curves, rows, status = {}, [], {}
+    for i, N in enumerate(cfg.finite_P_N):
+        m = _finite_P_model(cfg, N)
+        sim = sims[f"bap/finite_P/N={N},P={P}"]
+        try:  # decided at run time: does the theory cover finite P here?
+            r, rs = bap_theory(m, tt), bap_theory(m, sim.times)
+        except ValueError as exc:
+            status[str(N)] = f"no theory: {' '.join(str(exc).split())}"
+        else:
+            status[str(N)] = r.method
+            curves[f"N={N}"] = {"t": tt, "test_loss": r.test_loss, "train_loss": r.train_loss}
+            ax.loglog(tt, _positive(r.test_loss), "-", color=f"C{i}", label=f"theory test, N = {N}")
+            ax.loglog(tt, _positive(r.train_loss), "--", color=f"C{i}", label=f"theory train, N = {N}")
+            rows += _compare_bap("bap_finite_P", sim, rs.test_loss, which="test", label=f"N={N}")
+            rows += _compare_bap("bap_finite_P", sim, rs.train_loss, which="train", label=f"N={N}")
+        _errorbar(ax, sim.times, sim.test_loss, sim.test_loss_sem, color=f"C{i}", fmt="o",
+                  label=f"simulation test, N = {N}")
+        _errorbar(ax, sim.times, sim.train_loss, sim.train_loss_sem, color=f"C{i}", fmt="s", mfc="none",
+                  label=f"simulation train, N = {N}")
+    minf = _finite_P_model(cfg, math.inf)
+    try:
+        r = bap_theory(minf, tt)
+        status["inf"] = r.method
+        curves["N=inf"] = {"t": tt, "test_loss": r.test_loss, "train_loss": r.train_loss}
+        ax.loglog(tt, _positive(r.test_loss), "k-", lw=1.2, label="theory test, N = inf")
+    except ValueError as exc:
+        status["inf"] = f"train loss only (bap_train_loss_infinite_width): {' '.join(str(exc).split())}"
+        r = bap_train_loss_infinite_width(minf, tt)
+        curves["N=inf"] = {"t": tt, "train_loss": r.train_loss}
+    ax.loglog(tt, _positive(r.train_loss), "k--", lw=1.2, label="theory train, N = inf")
+    full = all(not v.startswith("no theory") for k, v in status.items() if k != "inf")
+    ax.set_xlabel("training time t")
+    ax.set_ylabel("loss")
+    L0 = float(minf.eigenvalues() @ minf.target() ** 2)
+    ax.set_ylim(1e-4 * L0, 2 * L0)
+    ax.set_title(f"Model B: train vs test at finite P = {P} (M = {cfg.finite_P_M})")
+    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    fig_path = _savefig(fig, out / "bap_finite_P.png")
+    last = {}
+    for N in cfg.finite_P_N:
+        sim = sims[f"bap/finite_P/N={N},P={P}"]
+        last[str(N)] = {"t": float(sim.times[-1]), "test": float(sim.test_loss[-1]),
+                        "train": float(sim.train_loss[-1])}
+    gaps = "; ".join(f"N = {k}: test {v['test']:.3g}, train {v['train']:.3g}" for k, v in last.items())
+    md = (f"Finite data, P = {P} samples reused (M = {cfg.finite_P_M}, beta = {cfg.bap_beta:g}): the train "
+          f"loss (dashed, squares) falls below the test loss (solid, circles) once the model starts to fit "
+          f"its {P} samples; at t = {max(ts):g} the simulations give {gaps}. "
+          + ("Theory: finite-P curves from `bap_theory` (" + ", ".join(sorted(set(status.values())))
+             + "), compared point by point below." if full else
+             "The theory does not cover finite P here (`bap_theory` raised: "
+             + "; ".join(f"N = {k}: {v}" for k, v in status.items()) + "), so the figure shows the "
+             "simulations with the N = inf train-loss theory.")
+          + " Interpolation threshold: N = P (not drawn).")
+    head = {"theory_finite_P": full, "theory_status": status, "late": last}
+    return SectionResult(fig_path, {"P": P, "M": cfg.finite_P_M, "theory": curves, **head}, md, head, rows)
+
+
+def _ens_models(cfg):
+    base = dict(M=cfg.ens_M, alpha=cfg.bap_alpha, beta=cfg.bap_beta, P=cfg.ens_P)
+    return {"single": BAPModel(N=cfg.ens_N, **base),
+            "ensemble": BAPModel(N=cfg.ens_N, ensemble=cfg.ens_E, **base),
+            "wide": BAPModel(N=cfg.ens_E * cfg.ens_N, **base)}
+
+
+def _bap_ensemble_plan(cfg):
+    # one seed key for the three jobs: the same training sets (and the first student of
+    # the ensemble is the single model), so the comparisons are paired
+    seed_key = f"bap/ensemble/P={cfg.ens_P}"
+    return [SimJob(f"bap/ensemble/{name}", m, times=tuple(cfg.ens_times), seed_key=seed_key)
+            for name, m in _ens_models(cfg).items()]
+
+
+def _bap_ensemble_build(cfg, sims, out):
+    E, N, P = cfg.ens_E, cfg.ens_N, cfg.ens_P
+    s1, sE, sW = (sims[f"bap/ensemble/{k}"] for k in ("single", "ensemble", "wide"))
+    # over the projections at fixed data: L_E = B + V / E  =>  V = E (L_1 - L_E) / (E - 1)
+    V_seed = E * (s1.per_seed_test - sE.per_seed_test) / (E - 1)
+    B_seed = s1.per_seed_test - V_seed
+    root = math.sqrt(s1.seeds)
+    V, B = V_seed.mean(axis=0), B_seed.mean(axis=0)
+    V_sem, B_sem = V_seed.std(axis=0, ddof=1) / root, B_seed.std(axis=0, ddof=1) / root
+    diff = sE.per_seed_test - sW.per_seed_test      # paired: same data sets
+    d_mean, d_sem = diff.mean(axis=0), diff.std(axis=0, ddof=1) / root
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    # theory curves (gradient flow, ensembles: derive_bap()["ensemble_loss"]); E -> inf is the
+    # cross term alone, the bias of a width-N student
+    t_dense = np.logspace(math.log10(min(s1.times[s1.times > 0])), math.log10(max(s1.times)), 60)
+    theory_curves = {}
+    models = _ens_models(cfg)
+    models["E -> inf"] = models["single"].replace(ensemble=10**9)
+    for name, color in (("single", "C0"), ("ensemble", "C2"), ("wide", "C3"), ("E -> inf", "0.4")):
+        try:
+            curve = bap_theory(models[name], t_dense).test_loss
+        except (ValueError, FloatingPointError):
+            continue
+        theory_curves[name] = [float(v) for v in curve]
+        ax.plot(t_dense, curve, "-" if name != "E -> inf" else "--", color=color, lw=1.2,
+                label=f"theory, {name}" if name != "E -> inf" else "theory, E -> inf (bias)")
+    for sim, color, fmt, lab in ((s1, "C0", "o", f"one model, N = {N}"),
+                                 (sE, "C2", "s", f"ensemble of E = {E}, N = {N} each"),
+                                 (sW, "C3", "D", f"one model, N = {E * N} (= E N)")):
+        _errorbar(ax, sim.times, sim.test_loss, sim.test_loss_sem, color=color, fmt=fmt, label=lab)
+    _errorbar(ax, s1.times, _positive(B), B_sem, color="0.4", fmt="x:",
+              label=f"bias B of N = {N} (E -> inf, estimated)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("training time t")
+    ax.set_ylabel("test loss (lines: theory; points: simulation)")
+    ax.set_title(f"Model B: E = {E} x width {N} vs one of width {E * N} (P = {P}, M = {cfg.ens_M})")
+    ax.legend(fontsize=8)
+    fig_path = _savefig(fig, out / "bap_ensemble.png")
+    k = -1
+    tl = float(s1.times[k])
+    winner = "ensemble" if d_mean[k] < 0 else "wide"
+    z = abs(d_mean[k]) / d_sem[k] if d_sem[k] > 0 else float("inf")
+    head = {"t_late": tl, "ensemble_late": float(sE.test_loss[k]), "wide_late": float(sW.test_loss[k]),
+            "single_late": float(s1.test_loss[k]), "difference_late": float(d_mean[k]),
+            "difference_late_sem": float(d_sem[k]), "winner_late": winner,
+            "bias_late": float(B[k]), "variance_late": float(V[k])}
+    at_peak = abs(E * N / P - 1) < NEAR_PEAK
+    if winner == "ensemble":
+        why = (f"Averaging E members keeps the bias B of a width-{N} model and divides its variance V (over the "
+               f"random projections, at fixed data) by E. At t = {tl:g} the estimated split of the width-{N} loss "
+               f"is B = {B[k]:.3g}, V = {V[k]:.3g}: the ensemble removes {(1 - 1 / E) * 100:.0f} % of V. The "
+               f"wide model has a smaller bias (more features) but all of its own variance"
+               + (f", and with N = {E * N} close to P = {P} it sits at the interpolation threshold, where "
+                  "late-time training fits the finite sample and the variance peaks" if at_peak else "")
+               + ": its variance outweighs its bias advantage.")
+    else:
+        LW, LW_sem = float(sW.test_loss[k]), float(sW.test_loss_sem[k])
+        rel = ("below" if LW < B[k] - 2 * math.hypot(LW_sem, B_sem[k]) else
+               "above" if LW > B[k] + 2 * math.hypot(LW_sem, B_sem[k]) else "at")
+        why = (f"Averaging E members keeps the bias B of a width-{N} model and divides its variance V (over the "
+               f"random projections, at fixed data) by E: at t = {tl:g} the estimated split of the width-{N} "
+               f"loss is B = {B[k]:.3g}, V = {V[k]:.3g}, so the ensemble keeps B + V/{E} and even E -> inf cannot "
+               f"go below B. One model of width {E * N} lowers bias and variance together (more features span "
+               f"more of the target, the t = inf loss falls as N^-alpha min(beta,1)): its loss {LW:.3g} is {rel} "
+               f"the infinite-ensemble limit B. At equal parameter count, width beats ensembling here.")
+    md = (f"Equal parameter count E N = {E * N}, same {P} training samples (paired seeds; M = {cfg.ens_M}). "
+          f"At the latest time t = {tl:g}: ensemble {sE.test_loss[k]:.4g} ± {sE.test_loss_sem[k]:.2g}, "
+          f"wide model {sW.test_loss[k]:.4g} ± {sW.test_loss_sem[k]:.2g}, single width-{N} model "
+          f"{s1.test_loss[k]:.4g} ± {s1.test_loss_sem[k]:.2g}; the **{'ensemble' if winner == 'ensemble' else 'wide model'} "
+          f"wins** (paired difference {d_mean[k]:+.3g} ± {d_sem[k]:.2g}, {z:.1f} sem). {why}")
+    data = {"E": E, "N": N, "P": P, "M": cfg.ens_M, "times": s1.times, "bias": B, "bias_sem": B_sem,
+            "variance": V, "variance_sem": V_sem, "ensemble_minus_wide": d_mean,
+            "ensemble_minus_wide_sem": d_sem, "theory_t": [float(x) for x in t_dense],
+            "theory": theory_curves, **head}
+    return SectionResult(fig_path, data, md, head, [])
