@@ -10,6 +10,15 @@ from __future__ import annotations
 
 import math
 
+_DLOG = r"\frac{{\partial \log {0}}}{{\partial \log {1}}} = "
+#: The left-hand side of each exponent in LaTeX.
+_EXPONENT_LHS = {
+    "mrs": {"loss_vs_N": _DLOG.format(r"\langle L\rangle", "N"), "loss_vs_T": _DLOG.format(r"\langle L\rangle", "T")},
+    "bap": {"loss_vs_t": _DLOG.format("L", "t"), "loss_vs_N": _DLOG.format("L", "N"), "loss_vs_P": _DLOG.format("L", "P"),
+            "compute_optimal.N": _DLOG.format("N^*", "C"), "compute_optimal.t": _DLOG.format("t^*", "C"),
+            "compute_optimal.loss": _DLOG.format("L^*", "C")},
+}
+
 __all__ = ["compute_optimal_exponents", "exponents_report", "exponent_rows", "EXPONENT_MODELS"]
 
 
@@ -124,6 +133,7 @@ def exponents_report(model, alpha=None, beta=None, *, latex=False) -> dict:
     import sympy as sp
 
     from scaling_theory.theory._asymptotics import asymptotic_exponents, classify_phase
+    from scaling_theory.theory._latex import latex as to_latex
 
     from ._exponent_checks import derived_exponents, derived_prefactors, validate_parameters
 
@@ -177,14 +187,14 @@ def exponents_report(model, alpha=None, beta=None, *, latex=False) -> dict:
         rhs = exact if numeric else (substituted if point else None)
 
         def tex(path, e):
-            s = sp.latex(e)
+            s = to_latex(e)
             if rhs is not None:
                 r = rhs
                 for p in path:
                     r = r[p]
-                if sp.latex(r) != s:
-                    s = f"{s} = {sp.latex(r)}"
-            return s
+                if to_latex(r) != s:
+                    s = f"{s} = {to_latex(r)}"
+            return _EXPONENT_LHS[model].get(".".join(path), "") + s
 
         out["latex"] = {k: ({kk: tex((k, kk), vv) for kk, vv in v.items()} if isinstance(v, dict)
                             else tex((k,), v)) for k, v in general.items()}

@@ -63,6 +63,7 @@ from threadpoolctl import threadpool_limits
 from ._limits import MAX_SEEDS, check_count, check_memory, largest
 from ._models import ACTIVATIONS, MRSModel
 from ._simulate_ridge import _activation, _draw_instance, _feature_moments
+from ._results import Result
 
 __all__ = [
     "feature_spectrum", "FeatureSpectrum", "feature_spectrum_exponents", "FeatureExponents",
@@ -197,7 +198,7 @@ def _model_label(m: MRSModel) -> str:
 # power-law fits
 # --------------------------------------------------------------------------
 @dataclass(frozen=True)
-class PowerLawFit:
+class PowerLawFit(Result):
     """Least-squares fit ``log v_k = log amplitude - exponent * log(k - offset)``.
 
     Attributes
@@ -334,7 +335,7 @@ def _check_window(name, window, low, high):
 # the measured spectrum
 # --------------------------------------------------------------------------
 @dataclass(frozen=True)
-class FeatureSpectrum:
+class FeatureSpectrum(Result):
     """Spectrum of ``K = E_x[phi phi^T]`` for one draw of ``U``.
 
     Attributes
@@ -585,7 +586,7 @@ def feature_spectrum(model, N=None, *, activation=None, sigma_u2=None, seed=0, m
 
 
 @dataclass(frozen=True)
-class FeatureExponents:
+class FeatureExponents(Result):
     """Power-law fits over independent draws of ``U`` (exact kernels).
 
     Attributes
@@ -928,7 +929,7 @@ def _de_quantiles(atoms, rest, N, floor):
 
 
 @dataclass(frozen=True)
-class PredictedFeatureSpectrum:
+class PredictedFeatureSpectrum(Result):
     """Hermite / tensor-power prediction of the feature spectrum.
 
     Attributes

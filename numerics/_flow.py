@@ -40,6 +40,7 @@ from ._flow_sgd import SGD_NODES, sgd_curve, sgd_final_loss, sgd_max_step
 from ._flow_sums import MAX_HEAD, BAPSpectrum, SumTooLarge
 from ._models import BAPModel
 from ._precision import context as _context
+from ._results import Result
 
 __all__ = ["BAPTheory", "bap_theory", "bap_train_loss_infinite_width", "TALBOT_NODES"]
 
@@ -65,7 +66,7 @@ def _times(times):
 
 
 @dataclass(frozen=True)
-class BAPTheory:
+class BAPTheory(Result):
     """Model-B loss curves from scaling_theory.theory.
 
     Attributes

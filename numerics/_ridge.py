@@ -19,6 +19,7 @@ from ._models import MRSModel
 from ._precision import context as _context
 from ._solver import ConvergenceError, MpmathBackend, NumpyBackend, solve_increasing
 from ._spectral_sums import ArraySpectrum, PowerLawSpectrum, spectral_sums, spectral_trace
+from ._results import Result, latex_number
 
 __all__ = ["MRSTheory", "MRSTheoryGrid", "mrs_theory", "mrs_theory_grid", "mrs_spectrum"]
 
@@ -206,7 +207,7 @@ def _fmt(x, digits=None, ctx=None):
 
 
 @dataclass(frozen=True)
-class MRSTheory:
+class MRSTheory(Result):
     """Theory of model A at one parameter point.
 
     Attributes
@@ -264,9 +265,10 @@ class MRSTheory:
     def latex(self) -> str:
         """The self-consistent equation with this point's numbers."""
         m = self.model
-        k = _fmt(self.kappa, 8)
-        return (rf"\frac{{{m.gamma}\cdot {m.M}}}{{{m.sigma_u2}}} = \kappa\,({m.N}-n_1(\kappa))"
-                rf"({m.T}-n_1(\kappa)),\quad \kappa = {k},\quad \langle L\rangle = {_fmt(self.test_loss, 8)}")
+        n = latex_number
+        return (rf"\frac{{{n(m.gamma)}\cdot {n(m.M)}}}{{{n(m.sigma_u2)}}} = \kappa\,({n(m.N)}-n_1(\kappa))"
+                rf"({n(m.T)}-n_1(\kappa)),\quad \kappa = {n(self.kappa, 8)},\quad "
+                rf"\langle L\rangle = {n(self.test_loss, 8)}")
 
     def _repr_latex_(self):
         return "$" + self.latex() + "$"
@@ -344,7 +346,7 @@ def mrs_theory(model: MRSModel, *, dps: int | None = None) -> MRSTheory:
 
 
 @dataclass(frozen=True)
-class MRSTheoryGrid:
+class MRSTheoryGrid(Result):
     """Theory of model A on a broadcast grid of (N, T, gamma), double precision."""
 
     model: MRSModel

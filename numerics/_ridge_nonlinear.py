@@ -70,6 +70,7 @@ import scipy.linalg
 from ._models import MRSModel
 from ._simulate_ridge import _check_gammas, _feature_moments
 from ._solver import ConvergenceError, NumpyBackend, solve_increasing
+from ._results import Result
 
 __all__ = ["MRSNonlinearTheory", "mrs_nonlinear_theory"]
 
@@ -298,7 +299,7 @@ def _losses(d, t, ey2, rank, T, gammas, noise_var):
 # result and driver
 # --------------------------------------------------------------------------
 @dataclass(frozen=True)
-class MRSNonlinearTheory:
+class MRSNonlinearTheory(Result):
     """Gaussian-equivalent theory of model A with any activation.
 
     Arrays have one entry per ridge in ``gammas`` (the ``per_draw_*``,
@@ -431,12 +432,11 @@ class MRSNonlinearTheory:
         return "\n".join([head, *rows, f"  approximations: {self.method}"])
 
     def latex(self) -> str:
-        """The equations of the theory (per draw of U)."""
-        return (
-            r"\kappa\,(T-\mathrm{df}_1(\kappa))=\gamma,\quad "
-            r"E_g=\frac{\kappa^2\sum_i t_i/(d_i+\kappa)^2+\sigma^2\,\mathrm{df}_2/T}{1-\mathrm{df}_2/T},"
-            r"\quad \langle L\rangle=\tfrac12\,\mathbb{E}_U\!\left[E_g+\sigma_\mathrm{eff}^2\right]"
-        )
+        """The equations of the theory (per draw of U), from :func:`theory.derive_gaussian_equivalent`."""
+        from scaling_theory.theory import derive_gaussian_equivalent
+
+        d = derive_gaussian_equivalent()
+        return r",\quad ".join(d.latex(k) for k in ("kappa_equation", "test_loss"))
 
     def _repr_latex_(self):
         return "$" + self.latex() + "$"

@@ -65,6 +65,7 @@ import scipy.linalg
 from ._limits import check_memory, largest
 from ._seeds import run_seeds
 from ._models import BAPModel
+from ._results import Result
 
 try:  # optional: the SGD loop is many small BLAS calls, fastest on one thread
     from threadpoolctl import threadpool_limits as _threadpool_limits
@@ -437,7 +438,7 @@ def simulate_bap_instance(
 # averages over instances
 # --------------------------------------------------------------------------
 @dataclass(frozen=True)
-class BAPSimulation:
+class BAPSimulation(Result):
     """Losses of model B averaged over independent instances.
 
     Attributes

@@ -32,6 +32,7 @@ from numpy.polynomial.hermite import hermgauss
 from ._limits import check_memory, largest
 from ._seeds import run_seeds
 from ._models import MRSModel
+from ._results import Result
 
 __all__ = ["simulate_mrs", "simulate_mrs_instance", "MRSSimulation"]
 
@@ -365,7 +366,7 @@ def simulate_mrs_instance(
 # averages over instances
 # --------------------------------------------------------------------------
 @dataclass(frozen=True)
-class MRSSimulation:
+class MRSSimulation(Result):
     """Losses of model A averaged over independent instances.
 
     Attributes

@@ -389,24 +389,33 @@ _EQUATIONS = (
 _SUMS = "where n_1, n_2, c_1, c_2 are the spectral sums sum_I lambda_I^k/(lambda_I + kappa)^k (c: weighted by E w_I^2)"
 
 
-def _cmd_equations(args):
+def _print_equations(d, items, header, latex):
+    """The results ``items`` ((key, label) pairs) of derivation ``d``: pretty-printed, or with
+    ``latex`` as a LaTeX fragment a .tex file accepts (the prose as % comments, each result
+    with its left-hand side in \\[ ... \\])."""
     import sympy as sp
 
+    enc = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    unicode = enc in ("utf8", "utf_8")
+    for line in header:
+        print(f"% {line}" if latex else line)
+    for name, label in items:
+        print()
+        if latex:
+            print(f"% {label} [{name}]")
+            print("\\[ " + d.latex(name) + " \\]")
+        else:
+            print(f"{label} [{name}]:")
+            print(sp.pretty(d[name], use_unicode=unicode, wrap_line=False))
+    return 0
+
+
+def _cmd_equations(args):
     from scaling_theory.theory._ridge import derive_mrs
 
     d = derive_mrs()
-    enc = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
-    unicode = enc in ("utf8", "utf_8")
-    print(f"{d.title} (Maloney, Roberts & Sully, arXiv:2210.16859)")
-    print(_SUMS)
-    for name, label in _EQUATIONS:
-        print()
-        print(f"{label}:")
-        if args.latex:
-            print(d.latex(name))
-        else:
-            print(sp.pretty(d[name], use_unicode=unicode, wrap_line=False))
-    return 0
+    return _print_equations(d, _EQUATIONS, [f"{d.title} (Maloney, Roberts & Sully, arXiv:2210.16859)", _SUMS],
+                            args.latex)
 
 
 # --------------------------------------------------------------------------
@@ -555,22 +564,15 @@ _BAP_LABELS = {
 
 
 def _cmd_bap_equations(args):
-    import sympy as sp
-
     from scaling_theory.theory import derive_bap
 
     d = derive_bap()
-    enc = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
-    unicode = enc in ("utf8", "utf_8")
-    print(f"{d.title} (Bordelon, Atanasov & Pehlevan, arXiv:2402.01092)")
-    print("where n_1, n_2, g_1 are the spectral sums sum_k lambda_k/(lambda_k + kappa), "
-          "sum_k lambda_k^2/(lambda_k + kappa)^2, sum_k lambda_k w*_k^2/(lambda_k + kappa); "
-          "alpha is model B's exponent (lambda_k = k^-alpha)")
-    for name, expr in d.results.items():
-        print()
-        print(f"{_BAP_LABELS.get(name, name.replace('_', ' ').capitalize())} [{name}]:")
-        print(d.latex(name) if args.latex else sp.pretty(expr, use_unicode=unicode, wrap_line=False))
-    return 0
+    header = [f"{d.title} (Bordelon, Atanasov & Pehlevan, arXiv:2402.01092)",
+              "where n_1, n_2, g_1 are the spectral sums sum_k lambda_k/(lambda_k + kappa), "
+              "sum_k lambda_k^2/(lambda_k + kappa)^2, sum_k lambda_k w*_k^2/(lambda_k + kappa); "
+              "alpha is model B's exponent (lambda_k = k^-alpha)"]
+    items = [(name, _BAP_LABELS.get(name, name.replace("_", " ").capitalize())) for name in d.results]
+    return _print_equations(d, items, header, args.latex)
 
 
 def _cmd_bap_compute_optimal(args):
@@ -635,9 +637,12 @@ def _cmd_exponents(args):
     if args.json:
         _dump(r)
         return 0
-    if args.latex:
+    if args.latex:     # a LaTeX fragment: % comments and \\[ ... \\] displays
+        params = [f"{n} = {r[n]:g}" for n in ("alpha", "beta") if n in r and r[n] is not None]
+        print(f"% {r['title']}: derived asymptotic exponents{' at ' + ', '.join(params) if params else ''}")
         for key, s in exponent_rows(r["latex"]):
-            print(f"{key}: {s}")
+            print(f"% {key}")
+            print("\\[ " + s + " \\]")
         return 0
     params = [f"{n} = {r[n]:g}" for n in ("alpha", "beta") if n in r and r[n] is not None]
     print(f"{r['title']}: derived asymptotic exponents"

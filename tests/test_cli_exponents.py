@@ -211,14 +211,20 @@ def test_mrs_symbolic():
 
 # -- LaTeX and plain text -------------------------------------------------------------------
 def test_latex_lines():
+    """--latex prints a LaTeX fragment: % comments and one \\[ lhs = exponent \\] per quantity."""
     lines = _run(["exponents", "bap", "--latex"]).strip().splitlines()
-    labels = [ln.split(":", 1)[0] for ln in lines]
+    assert all(ln.startswith("% ") or (ln.startswith("\\[ ") and ln.endswith(" \\]")) for ln in lines)
+    labels = [ln[2:] for ln in lines[1:] if ln.startswith("% ")]
     assert labels == ["loss_vs_t", "loss_vs_N", "loss_vs_P", "compute_optimal.N", "compute_optimal.t",
                       "compute_optimal.loss"]
-    assert lines[1] == r"loss_vs_N: - \alpha \min\left(1, \beta\right)"
-    assert r"\min\left(2, \beta\right)" in lines[2]
+    eqs = [ln for ln in lines if ln.startswith("\\[")]
+    assert eqs[1] == r"\[ \frac{\partial \log L}{\partial \log N} = - \alpha \min\left(1, \beta\right) \]"
+    assert r"\min\left(2, \beta\right)" in eqs[2]
     mrs = _run(["exponents", "mrs", "--alpha", "0.5", "--latex"]).strip().splitlines()
-    assert mrs == [r"loss_vs_N: - \alpha = - \frac{1}{2}", r"loss_vs_T: - \alpha = - \frac{1}{2}"]
+    assert mrs[1:] == ["% loss_vs_N",
+                       r"\[ \frac{\partial \log \langle L\rangle}{\partial \log N} = - \alpha = - \frac{1}{2} \]",
+                       "% loss_vs_T",
+                       r"\[ \frac{\partial \log \langle L\rangle}{\partial \log T} = - \alpha = - \frac{1}{2} \]"]
 
 
 def test_json_with_latex(bap_json):

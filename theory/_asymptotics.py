@@ -48,6 +48,7 @@ from functools import lru_cache
 import sympy as sp
 
 from ._derivation import Derivation, Step
+from ._latex import latex
 
 __all__ = [
     "PowerLawSum",
@@ -135,7 +136,7 @@ class PowerLawSum:
 
     def latex(self) -> str:
         k = sp.Symbol("k", positive=True)
-        return r"\sum_{k\ge1}" + sp.latex(self.term(k))
+        return r"\sum_{k\ge1}" + latex(self.term(k))
 
 
 @dataclass(frozen=True)
@@ -617,7 +618,7 @@ class RegimeAsymptotics:
 
     def condition_text(self, which="leading") -> str:
         conds = self.conditions if which == "leading" else self.correction_conditions
-        return ", ".join(sp.latex(c > 0) for c in conds)
+        return ", ".join(latex(c > 0) for c in conds)
 
 
 def _reduce_condition(d, domain):
@@ -1319,7 +1320,7 @@ def _regime_steps(results, reference):
             terms, err = mellin_expansion(S)
             arg = S.argument
             expr = sum(t.coefficient * arg ** t.power for t in terms)
-            eqs.append(sp.Eq(sp.Symbol(sp.latex(S.symbol)), expr
+            eqs.append(sp.Eq(sp.Symbol(latex(S.symbol)), expr
                              + (sp.Function("O")(arg ** err) if err is not None else 0)))
         X = reg.variable
         if r.kappa_leading:
@@ -1330,10 +1331,10 @@ def _regime_steps(results, reference):
         checks += list(reference.get((reg.key, reg.phase), ()))
         cond = r.condition_text() or "none beyond the model's domain"
         ccond = r.condition_text("corrections") or "none"
-        err = ("smaller than any power" if r.error is None else f"$O({sp.latex(X)}^{{-{sp.latex(r.error)}}})$")
+        err = ("smaller than any power" if r.error is None else f"$O({latex(X)}^{{-{latex(r.error)}}})$")
         steps.append(Step(
             f"Regime {reg.name}",
-            f"{reg.limits}. Loss: $\\langle L\\rangle={sp.latex(reg.loss)}$. Sums: {sums_txt}. "
+            f"{reg.limits}. Loss: $\\langle L\\rangle={latex(reg.loss)}$. Sums: {sums_txt}. "
             f"The engine expands the sums (Mellin), inverts the equation for $\\kappa$ and expands the loss. "
             f"Leading-order conditions (the phase): {cond}. Ordering of the corrections: {ccond}. "
             f"Relative remainder: {err}. Checked: the inverted equation holds order by order"
@@ -1623,7 +1624,7 @@ def derive_asymptotics_bap() -> Derivation:
 # markdown document
 # ==========================================================================
 def _tex(e):
-    return sp.latex(e)
+    return latex(e)
 
 
 def _demote(md):

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from ._latex import latex, result_latex
+
 __all__ = ["Step", "Derivation"]
 
 
 def _latex(obj) -> str:
-    if isinstance(obj, str):
-        return obj
-    return sp.latex(obj)
+    return latex(obj)
 
 
 @dataclass(frozen=True)
@@ -111,20 +111,31 @@ class Derivation:
     def latex(self, name=None) -> str:
         """LaTeX of one result (``name``) or of all results."""
         if name is not None:
-            return _latex(self.results[name])
-        return "\n".join(
-            f"% {key}\n{_latex(val)}" for key, val in self.results.items()
-        )
+            return result_latex(name, self.results[name])
+        return "\n".join(f"% {key}\n{result_latex(key, val)}" for key, val in self.results.items())
 
     def _repr_latex_(self):
-        return "$" + _latex(next(iter(self.results.values()))) + "$"
+        key = next(iter(self.results))
+        return "$" + result_latex(key, self.results[key]) + "$"
+
+    def results_markdown(self) -> str:
+        """Title, summary and every result, each labelled with its key (the Jupyter view)."""
+        lines = [f"**{self.title}**", "", self.summary, ""]
+        for key, val in self.results.items():
+            lines += [f"- `{key}`: ${result_latex(key, val)}$"]
+        lines += ["", f"*{len(self.steps)} steps; `.markdown()` for the whole derivation, "
+                      "`.verify()` to check them.*"]
+        return "\n".join(lines)
+
+    def _repr_markdown_(self):
+        return self.results_markdown()
 
     def markdown(self) -> str:
         """The whole derivation as a Markdown document (deterministic)."""
         lines = [f"## {self.title}", "", self.summary, "", "### Symbols", ""]
         lines += ["| symbol | meaning |", "| --- | --- |"]
         for sym, meaning in self.symbols:
-            lines.append(f"| ${sp.latex(sym)}$ | {meaning} |")
+            lines.append(f"| ${latex(sym)}$ | {meaning} |")
         if self.assumptions:
             lines += ["", "### Assumptions", ""]
             lines += [f"- {a}" for a in self.assumptions]
@@ -141,7 +152,7 @@ class Derivation:
                 ]
         lines += ["### Results", ""]
         for key, val in self.results.items():
-            lines += [f"`{key}`:", "", f"$$\n{_latex(val)}\n$$", ""]
+            lines += [f"`{key}`:", "", f"$$\n{result_latex(key, val)}\n$$", ""]
         return "\n".join(lines)
 
     def __str__(self):

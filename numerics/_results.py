@@ -1,0 +1,148 @@
+"""One result base for every theory and simulation result.
+
+Every result of the toolkit (model A's and model B's theory, their
+simulations, the nonlinear theory, the feature spectra) is a frozen dataclass
+that derives from :class:`Result` and provides ``to_dict()`` (JSON-ready: the
+model's parameters, the values, and how they were computed: ``method``,
+``dps`` (precision; ``None`` for double), ``converged``/``residual`` or
+``accuracy``/``*_sem``).  The base adds the same face to all of them:
+
+* ``str(result)``: one readable line (subclasses refine it);
+* ``result._repr_markdown_()``: a table in Jupyter (curves and grids as
+  rows, at most :data:`MAX_ROWS`);
+* ``result.latex()``: the values as ``name = value`` in LaTeX (numbers as
+  ``1.5 \\times 10^{-5}``, ``\\infty``);
+* ``result.to_dataframe()``: the curve or grid as a pandas ``DataFrame``
+  (one row per point; the scalar fields as ``df.attrs``).  pandas is optional.
+
+>>> from scaling_theory import BAPModel, bap_theory
+>>> r = bap_theory(BAPModel(M=100, alpha=1.5, beta=1.0, N=20, P="inf"), [0.0, 10.0])
+>>> print(r._repr_markdown_().splitlines()[0])
+**BAPTheory** (fixed Talbot in kappa (test loss), double precision)
+>>> r.to_dataframe().columns.tolist()[:3]         # doctest: +SKIP
+['t', 'test_loss', 'train_loss']
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+__all__ = ["Result", "latex_number", "MAX_ROWS"]
+
+#: Rows of a curve shown by ``_repr_markdown_``.
+MAX_ROWS = 20
+
+
+def latex_number(x, digits: int = 6) -> str:
+    """A number as LaTeX: ``1.5 \\times 10^{-5}``, ``\\infty``, ``0.25``.
+
+    >>> latex_number(1.5e-5), latex_number(float("inf")), latex_number(0.25), latex_number(3)
+    ('1.5 \\\\times 10^{-5}', '\\\\infty', '0.25', '3')
+    """
+    if isinstance(x, str):
+        try:
+            x = float(x)
+        except ValueError:
+            return r"\mathrm{" + x.replace("_", r"\_") + "}"
+    if isinstance(x, bool):
+        return r"\mathrm{" + str(x).lower() + "}"
+    if isinstance(x, numbers.Integral):
+        return str(int(x))
+    x = float(x)
+    if math.isnan(x):
+        return r"\mathrm{NaN}"
+    if math.isinf(x):
+        return r"\infty" if x > 0 else r"-\infty"
+    s = f"{x:.{digits}g}"
+    if "e" in s:
+        mant, exp = s.split("e")
+        return rf"{mant} \times 10^{{{int(exp)}}}"
+    return s
+
+
+def _is_seq(v):
+    return isinstance(v, (list, tuple))
+
+
+class Result:
+    """Mixin of every result dataclass (see the module docstring)."""
+
+    def to_dict(self) -> dict:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def _fields(self):
+        d = self.to_dict()
+        model = d.pop("model", None)
+        points = d.pop("points", None)
+        if points and isinstance(points[0], dict):     # a grid: one dict per point
+            d.update({k: [q[k] for q in points] for k in points[0]})
+        seqs = {k: v for k, v in d.items() if _is_seq(v) and v and not isinstance(v[0], (list, dict))}
+        lengths = {len(v) for v in seqs.values()}
+        if len(lengths) > 1:   # keep the most common length (the curve); others are scalars-like
+            n = max(lengths, key=lambda L: sum(len(v) == L for v in seqs.values()))
+            seqs = {k: v for k, v in seqs.items() if len(v) == n}
+        scalars = {k: v for k, v in d.items() if k not in seqs and not _is_seq(v) and not isinstance(v, dict)}
+        return model, seqs, scalars
+
+    def _how(self):
+        method = getattr(self, "method", None) or getattr(self, "test_loss_method", None)
+        dps = getattr(self, "dps", None)
+        prec = "double precision" if dps is None else f"{dps} digits"
+        return ", ".join(x for x in (method, prec) if x)
+
+    def _repr_markdown_(self) -> str:
+        _, seqs, scalars = self._fields()
+        lines = [f"**{type(self).__name__}** ({self._how()})", ""]
+        model = getattr(self, "model", None)
+        if model is not None:
+            lines += ["`" + repr(model) + "`", ""]
+        if seqs:
+            keys = list(seqs)
+            n = len(seqs[keys[0]])
+            lines += ["| " + " | ".join(keys) + " |", "|" + " --- |" * len(keys)]
+            rows = range(n) if n <= MAX_ROWS else list(range(MAX_ROWS - 1)) + [n - 1]
+            for i in rows:
+                if n > MAX_ROWS and i == n - 1:
+                    lines.append("| " + " | ".join("..." for _ in keys) + " |")
+                lines.append("| " + " | ".join(_cell(seqs[k][i]) for k in keys) + " |")
+            lines.append("")
+        shown = {k: v for k, v in scalars.items() if v is not None and k not in _MODEL_KEYS}
+        if shown:
+            lines += ["| quantity | value |", "| --- | --- |"]
+            lines += [f"| {k} | {_cell(v)} |" for k, v in shown.items()]
+        return "\n".join(lines)
+
+    def latex(self) -> str:
+        """The scalar values as ``\\mathrm{name} = value`` (LaTeX, one line)."""
+        _, _, scalars = self._fields()
+        parts = [r"\mathrm{" + k.replace("_", r"\_") + "} = " + latex_number(v) for k, v in scalars.items()
+                 if v is not None and k not in _MODEL_KEYS and not isinstance(v, str)]
+        return r",\quad ".join(parts)
+
+    def _repr_latex_(self):
+        return "$" + self.latex() + "$"
+
+    def to_dataframe(self):
+        """The curve or grid as a ``pandas.DataFrame`` (one row per point); the
+        model and the scalar fields are in ``df.attrs``."""
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - optional dependency
+            raise ImportError("to_dataframe needs pandas: pip install pandas") from None
+        model, seqs, scalars = self._fields()
+        if not seqs:
+            seqs = {k: [v] for k, v in scalars.items() if k not in _MODEL_KEYS}
+        df = pd.DataFrame(seqs)
+        df.attrs.update({"model": model, **scalars})
+        return df
+
+
+#: Model parameters that to_dict() flattens into results (shown by the model's repr instead).
+_MODEL_KEYS = {"M", "N", "T", "P", "alpha", "beta", "gamma", "noise_var", "lambda_plus", "sigma_w2", "sigma_u2",
+               "activation", "eta", "batch", "ensemble", "spectrum", "target_weights", "teacher_variances"}
+
+
+def _cell(v):
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
