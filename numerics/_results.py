@@ -133,7 +133,8 @@ class Result:
         if not seqs:
             seqs = {k: [v] for k, v in scalars.items() if k not in _MODEL_KEYS}
         df = pd.DataFrame(seqs)
-        df.attrs.update({"model": model, **scalars})
+        m = getattr(self, "model", None)
+        df.attrs.update({**scalars, "model": m.to_dict() if hasattr(m, "to_dict") else model})
         return df
 
 
