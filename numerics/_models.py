@@ -21,6 +21,19 @@ __all__ = ["MRSModel", "BAPModel", "ACTIVATIONS"]
 ACTIVATIONS = ("linear", "relu", "erf", "tanh")
 
 
+_REQUIRED = object()
+
+
+def _param(kind, help, default=_REQUIRED, *, grid=False, metavar=None):
+    """A model parameter: a dataclass field whose metadata the command line turns into its flag
+    (``kind``: int, size (int or inf), real or choice; ``grid``: the flag takes a comma-separated
+    list, and the command evaluates every value)."""
+    meta = {"kind": kind, "help": help, "grid": grid, "metavar": metavar}
+    if default is _REQUIRED:
+        return field(metadata=meta)
+    return field(default=default, metadata=meta)
+
+
 def _check_int(name, value, low=1):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
@@ -91,16 +104,16 @@ class MRSModel:
     ValueError: alpha must be > 0, got -1.0
     """
 
-    M: int
-    alpha: float
-    N: int
-    T: int
-    gamma: float = 0.0
-    noise_var: float = 0.0
-    lambda_plus: float = 1.0
-    sigma_w2: float = 1.0
-    sigma_u2: float = 1.0
-    activation: str = "linear"
+    M: int = _param("int", "latent dimension, integer >= 1")
+    alpha: float = _param("real", "model-A exponent: lambda_I = lambda_plus * I^-(1+alpha), > 0")
+    N: int = _param("int", "number of features, integer(s) >= 1", grid=True)
+    T: int = _param("int", "training-set size, integer(s) >= 1", grid=True)
+    gamma: float = _param("real", "ridge(s), >= 0", 0.0, grid=True, metavar="G")
+    noise_var: float = _param("real", "label-noise variance, >= 0", 0.0)
+    lambda_plus: float = _param("real", "largest latent eigenvalue, > 0", 1.0)
+    sigma_w2: float = _param("real", "teacher-weight variance times M, > 0", 1.0)
+    sigma_u2: float = _param("real", "feature-weight variance times M, > 0", 1.0)
+    activation: str = _param("choice", "linear, relu, erf or tanh", "linear")
     spectrum: tuple | None = field(default=None, repr=False)
     teacher_variances: tuple | None = field(default=None, repr=False)
 
@@ -234,15 +247,16 @@ class BAPModel:
     ValueError: alpha must be > 1 when M = inf, got 0.8
     """
 
-    M: int | float
-    alpha: float
-    beta: float
-    N: int | float
-    P: int | float
-    noise_var: float = 0.0
-    eta: float | None = None
-    batch: int | None = None
-    ensemble: int = 1
+    M: int | float = _param("size", "number of latent features, integer >= 1 or inf")
+    alpha: float = _param("real", "model-B exponent: lambda_k = k^-alpha, > 0 (model A's alpha + 1)")
+    beta: float = _param("real", "task exponent: lambda_k w*_k^2 = k^-(alpha beta + 1), > 0")
+    N: int | float = _param("size", "model size(s), integer(s) >= 1 or inf", grid=True)
+    P: int | float = _param("size", "number(s) of training samples, integer(s) >= 1 or inf (population gradient)",
+                            grid=True)
+    noise_var: float = _param("real", "label-noise variance, >= 0", 0.0)
+    eta: float | None = _param("real", "learning rate of discrete gradient descent (default: gradient flow)", None)
+    batch: int | None = _param("int", "online SGD batch size (needs --eta and P = inf)", None, metavar="B")
+    ensemble: int = _param("int", "students averaged (ensemble), >= 1", 1, metavar="E")
     spectrum: tuple | None = field(default=None, repr=False)
     target_weights: tuple | None = field(default=None, repr=False)
 

@@ -19,7 +19,7 @@ Commands
 Bad input (an invalid parameter, a malformed number, a size that cannot fit in
 memory, a count or grid that cannot finish, an unwritable ``--out``) prints one
 line ``scaling-theory: error: ...`` on stderr that names the flag as typed
-(``--precision``, not ``dps``: see ``_FLAGS``) and exits with status 2; a solver
+(``--precision``, not ``dps``: see ``scaling_theory._flags``) and exits with status 2; a solver
 that does not converge exits with status 1.  User strings are parsed with
 ``int``/``float`` (and kept as strings for ``MRSModel`` at high precision, so
 ``--gamma 0.1`` is exactly 1/10); nothing is ever evaluated.  Model B's sizes
@@ -40,6 +40,8 @@ import math
 import sys
 from pathlib import Path
 
+from ._flags import _check_grid, _int, _real, _split, add_model_flags, flagged, model_args
+from ._flags import UsageError as _UsageError
 from scaling_theory.numerics._exponent_reports import (EXPONENT_MODELS, compute_optimal_exponents,
                                                         exponent_rows, exponents_report)
 
@@ -53,84 +55,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-class _UsageError(ValueError):
-    """Bad command-line input (exit 2)."""
-
-
-# --------------------------------------------------------------------------
-# parsing of user numbers (never eval)
-# --------------------------------------------------------------------------
-def _split(name, text):
-    items = [s.strip() for s in str(text).split(",")]
-    if not items or any(s == "" for s in items):
-        raise _UsageError(f"{name} must be a comma-separated list of numbers, got {text!r}")
-    return items
-
-
-def _int(name, s, low=1):
-    """An integer >= low; integral floats such as ``1e9`` are accepted."""
-    from fractions import Fraction
-
-    try:
-        v = int(s)
-    except ValueError:
-        try:   # exact: 1e30 is 10**30, not the double nearest to it
-            f = Fraction(str(s).strip()) if len(str(s)) < 100 else None
-        except (ValueError, ZeroDivisionError):
-            f = None
-        if f is None or f.denominator != 1:
-            raise _UsageError(f"{name} must be an integer >= {low}, got {s!r}") from None
-        v = int(f)
-    if v < low:
-        raise _UsageError(f"{name} must be an integer >= {low}, got {s}")
-    return v
-
-
-def _real(name, s):
-    """Validate a real number; return the stripped string (exact for mpmath)."""
-    s = str(s).strip()
-    try:
-        f = float(s)
-    except ValueError:
-        raise _UsageError(f"{name} must be a real number, got {s!r}") from None
-    if not math.isfinite(f):
-        raise _UsageError(f"{name} must be finite, got {s!r}")
-    try:  # mpmath parses a plain decimal string exactly; reject what it cannot read
-        import mpmath
-
-        mpmath.mpf(s)
-    except (ValueError, TypeError):
-        raise _UsageError(f"{name} must be a plain decimal number, got {s!r}") from None
-    return s
-
-
-#: Largest grids one command evaluates (beyond them: a sweep, or several commands).
-GRID_LIMITS = {"double": 100_000, "precision": 1_000, "nonlinear": 200, "simulate": 1_000, "times": 100_000,
-               "bap_models": 1_000, "bap_precision": 200}
-
-
-def _check_grid(flag, count, kind, what):
-    if count > GRID_LIMITS[kind]:
-        raise _UsageError(f"{flag}: {count} {what}, more than the {GRID_LIMITS[kind]} one command evaluates "
-                          "(split the grid over several commands)")
-
-
-def _number(s):
-    """int for an integer literal (so messages echo ``-1``, not ``-1.0``), else float."""
-    try:
-        return int(s)
-    except ValueError:
-        return float(s)
-
-
-def _ints(name, text):
-    return [_int(name, s) for s in _split(name, text)]
-
-
-def _reals(name, text):
-    return [_real(name, s) for s in _split(name, text)]
 
 
 # --------------------------------------------------------------------------
@@ -171,41 +95,14 @@ def _table(rows, cols):
 # --------------------------------------------------------------------------
 # model A
 # --------------------------------------------------------------------------
-_MODEL_FLAGS = (
-    # flag, dest, MRSModel name, default, help
-    ("--alpha", "alpha", "alpha", None, "model-A exponent: lambda_I = lambda_plus * I^-(1+alpha), > 0"),
-    ("--noise-var", "noise_var", "noise_var", "0", "label-noise variance, >= 0 [0]"),
-    ("--lambda-plus", "lambda_plus", "lambda_plus", "1", "largest latent eigenvalue, > 0 [1]"),
-    ("--sigma-w2", "sigma_w2", "sigma_w2", "1", "teacher-weight variance times M, > 0 [1]"),
-    ("--sigma-u2", "sigma_u2", "sigma_u2", "1", "feature-weight variance times M, > 0 [1]"),
-)
-
-
-def _add_model_flags(p):
-    p.add_argument("--M", required=True, metavar="M", help="latent dimension, integer >= 1")
-    p.add_argument("--alpha", required=True, help=_MODEL_FLAGS[0][4])
-    p.add_argument("--N", required=True, metavar="N[,N...]", help="number of features, integer(s) >= 1")
-    p.add_argument("--T", required=True, metavar="T[,T...]", help="training-set size, integer(s) >= 1")
-    p.add_argument("--gamma", default="0", metavar="G[,G...]", help="ridge(s), >= 0 [0]")
-    for flag, dest, _, default, help_ in _MODEL_FLAGS[1:]:
-        p.add_argument(flag, dest=dest, default=default, help=help_)
-
-
-def _model_from_args(args, *, exact, activation="linear"):
-    """The base MRSModel and the lists of N, T, gamma (strings when exact)."""
+def _mrs_model(args, *, exact):
+    """The base MRSModel (from the flags generated by :func:`add_model_flags`) and the lists
+    of N, T, gamma (strings when ``exact``)."""
     from scaling_theory.numerics._models import MRSModel
 
-    M = _int("M", args.M)
-    Ns, Ts = _ints("N", args.N), _ints("T", args.T)
-    gammas = _reals("gamma", args.gamma)
-    params = {name: _real(name, getattr(args, dest)) for _, dest, name, _, _ in _MODEL_FLAGS}
-    conv = (lambda s: s) if exact else _number  # noqa: E731
-    params = {k: conv(v) for k, v in params.items()}
-    gammas = [conv(g) for g in gammas]
-    for g in gammas:  # validate every ridge, not only the first
-        MRSModel(M=M, alpha=params["alpha"], N=1, T=1, gamma=g)
-    model = MRSModel(M=M, N=Ns[0], T=Ts[0], gamma=gammas[0], activation=activation, **params)
-    return model, Ns, Ts, gammas
+    params, grids = model_args(MRSModel, args, exact=exact)
+    Ns, Ts, gammas = grids["N"], grids["T"], grids["gamma"]
+    return MRSModel(**params, N=Ns[0], T=Ts[0], gamma=gammas[0]), Ns, Ts, gammas
 
 
 _NONLINEAR_KEYS = ("test_loss", "train_loss", "kappa", "kappa1", "df2", "test_loss_sem", "train_loss_sem")
@@ -225,7 +122,7 @@ def _cmd_loss_nonlinear(args, digits):
                           "runs in double precision only; drop --precision")
     u_draws = _int("u_draws", args.u_draws, low=2)
     seed = _int("seed", args.seed, low=0)
-    model, Ns, Ts, gammas = _model_from_args(args, exact=False, activation=args.activation)
+    model, Ns, Ts, gammas = _mrs_model(args, exact=False)
     points = []
     for N, T in itertools.product(Ns, Ts):
         r = mrs_nonlinear_theory(model.replace(N=N, T=T), u_draws=u_draws, seed=seed, gammas=gammas)
@@ -272,7 +169,7 @@ def _cmd_loss(args):
     _check_grid("--N, --T, --gamma", n_grid, kind, "grid points")
     if args.activation != "linear":
         return _cmd_loss_nonlinear(args, digits)
-    model, Ns, Ts, gammas = _model_from_args(args, exact=digits is not None)
+    model, Ns, Ts, gammas = _mrs_model(args, exact=digits is not None)
     single = len(Ns) == len(Ts) == len(gammas) == 1
     if single:
         r = mrs_theory(model, dps=digits)
@@ -324,12 +221,13 @@ def _cmd_spectrum(args):
 
     if args.activation not in ACTIVATIONS:
         raise _UsageError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {args.activation!r}")
-    M, N = _int("M", args.M), _int("N", args.N)
+    params, grids = model_args(MRSModel, args, fixed={"T": 1})
+    if len(grids["N"]) != 1:
+        raise _UsageError(f"N must be one integer >= 1 for a spectrum, got {args.N!r}")
+    M, N = params["M"], grids["N"][0]
     seeds = _int("seeds", args.seeds, low=1)
     seed = _int("seed", args.seed, low=0)
-    params = {name: _number(_real(name, getattr(args, dest)))
-              for _, dest, name, _, _ in _MODEL_FLAGS if name != "noise_var"}
-    model = MRSModel(M=M, N=N, T=1, activation=args.activation, **params)
+    model = MRSModel(**params, N=N, T=1)
     spec = feature_spectrum(model, seed=seed)
     d = spec.to_dict()
     if seeds >= 2:
@@ -354,7 +252,7 @@ def _cmd_simulate(args):
     seed = _int("seed", args.seed, low=0)
     _check_grid("--N, --T, --gamma", len(_split("N", args.N)) * len(_split("T", args.T))
                 * len(_split("gamma", args.gamma)), "simulate", "simulated points")
-    model, Ns, Ts, gammas = _model_from_args(args, exact=False, activation=args.activation)
+    model, Ns, Ts, gammas = _mrs_model(args, exact=False)
     points = []
     for N, T in itertools.product(Ns, Ts):
         sim = simulate_mrs(model.replace(N=N, T=T), seeds=seeds, seed=seed, gammas=gammas,
@@ -418,21 +316,6 @@ def _cmd_equations(args):
                             args.latex)
 
 
-# --------------------------------------------------------------------------
-# model B
-# --------------------------------------------------------------------------
-_INF = ("inf", "+inf", "infinity", "+infinity")
-
-
-def _size(name, s):
-    """An integer >= 1 or ``inf`` (model B's M, N, P)."""
-    return math.inf if str(s).strip().lower() in _INF else _int(name, s)
-
-
-def _sizes(name, text):
-    return [_size(name, s) for s in _split(name, text)]
-
-
 def _times(text):
     strs = [_real("t", s) for s in _split("t", text)]
     bad = [s for s in strs if float(s) < 0]
@@ -441,38 +324,15 @@ def _times(text):
     return [float(s) for s in strs]
 
 
-def _add_bap_flags(p, *, simulate=False):
-    what = "" if simulate else " or inf"
-    p.add_argument("--M", required=True, metavar="M", help=f"number of latent features, integer >= 1{what}")
-    p.add_argument("--alpha", required=True,
-                   help="model-B exponent: lambda_k = k^-alpha, > 0 (model A's alpha + 1)")
-    p.add_argument("--beta", required=True, help="task exponent: lambda_k w*_k^2 = k^-(alpha beta + 1), > 0")
-    p.add_argument("--N", required=True, metavar="N[,N...]", help=f"model size(s), integer(s) >= 1{what}")
-    p.add_argument("--P", required=True, metavar="P[,P...]",
-                   help="number(s) of training samples, integer(s) >= 1 or inf (population gradient)")
-    p.add_argument("--t", required=True, metavar="T[,T...]", help="training times t >= 0 (comma-separated)")
-    p.add_argument("--noise-var", dest="noise_var", default="0", help="label-noise variance, >= 0 [0]")
-    p.add_argument("--eta", default=None, help="learning rate of discrete gradient descent (default: gradient flow)")
-    p.add_argument("--ensemble", default="1", metavar="E", help="students averaged (ensemble), >= 1 [1]")
-
-
 def _bap_models(args):
     """One validated BAPModel per (N, P) of the outer grid, and the times."""
     from scaling_theory.numerics._models import BAPModel
 
     _check_grid("--t", len(_split("t", args.t)), "times", "times")
     _check_grid("--N, --P", len(_split("N", args.N)) * len(_split("P", args.P)), "bap_models", "(N, P) pairs")
-    M = _size("M", args.M)
-    Ns, Ps = _sizes("N", args.N), _sizes("P", args.P)
+    params, grids = model_args(BAPModel, args)
     times = _times(args.t)
-    params = {"alpha": _number(_real("alpha", args.alpha)), "beta": _number(_real("beta", args.beta)),
-              "noise_var": _number(_real("noise_var", args.noise_var)),
-              "ensemble": _int("ensemble", args.ensemble)}
-    if args.eta is not None:
-        params["eta"] = _number(_real("eta", args.eta))
-    if getattr(args, "batch", None) is not None:
-        params["batch"] = _int("batch", args.batch)
-    models = [BAPModel(M=M, N=N, P=P, **params) for N, P in itertools.product(Ns, Ps)]
+    models = [BAPModel(**params, N=N, P=P) for N, P in itertools.product(grids["N"], grids["P"])]
     return models, times
 
 
@@ -731,6 +591,8 @@ def _version():
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from scaling_theory.numerics._models import BAPModel, MRSModel
+
     p = _Parser(prog=PROG, description="Solvable models of neural scaling laws: theory, simulation, report.")
     p.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -744,10 +606,9 @@ def build_parser() -> argparse.ArgumentParser:
     loss = msub.add_parser("loss", help="theory: average test and train loss",
                            description="Average test/train loss from the derived equations. Comma-separated "
                                        "--N/--T/--gamma evaluate every combination.")
-    _add_model_flags(loss)
-    loss.add_argument("--activation", default="linear",
-                      help="linear, relu, erf or tanh [linear]; nonlinear: Gaussian-equivalent theory "
-                           "averaged over sampled U (double precision)")
+    add_model_flags(loss, MRSModel, helps={
+        "activation": "linear, relu, erf or tanh; nonlinear: Gaussian-equivalent theory averaged over "
+                      "sampled U (double precision)"})
     loss.add_argument("--u-draws", dest="u_draws", default="16", metavar="K",
                       help="draws of U for a nonlinear activation, >= 2 [16]")
     loss.add_argument("--seed", default="0", metavar="S",
@@ -760,8 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim = msub.add_parser("simulate", help="finite simulation: mean and sem over instances",
                           description="Simulate model A. A comma-separated --gamma list is evaluated on the "
                                       "same instances (one SVD per instance).")
-    _add_model_flags(sim)
-    sim.add_argument("--activation", default="linear", help="linear, relu, erf or tanh [linear]")
+    add_model_flags(sim, MRSModel)
     sim.add_argument("--seeds", default="8", metavar="K", help="instances, >= 2 [8]")
     sim.add_argument("--seed", default="0", metavar="S", help="root seed, >= 0 [0]")
     sim.add_argument("--json", action="store_true", help="print JSON")
@@ -773,12 +633,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "kernels), with fitted exponents of the latent part and of the part "
                                       "past M that nonlinear features add; --seeds K >= 2 adds the fits' "
                                       "mean and standard error over K draws.")
-    spc.add_argument("--M", required=True, help="latent dimension, integer >= 1")
-    spc.add_argument("--alpha", default="1", help=_MODEL_FLAGS[0][4] + " [1]")
-    spc.add_argument("--N", required=True, help="number of features, integer >= 1")
-    spc.add_argument("--activation", default="linear", help="linear, relu, erf or tanh [linear]")
-    for flag, dest, name, default, help_ in _MODEL_FLAGS[2:]:
-        spc.add_argument(flag, dest=dest, default=default, help=help_)
+    add_model_flags(spc, MRSModel, exclude=("T", "gamma", "noise_var"), defaults={"alpha": "1"},
+                    helps={"N": "number of features, integer >= 1"})
     spc.add_argument("--seeds", default="1", metavar="K", help="draws of U for the fits' error bars [1]")
     spc.add_argument("--seed", default="0", metavar="S", help="seed of U, >= 0 [0]")
     spc.add_argument("--json", action="store_true", help="print JSON (eigenvalues, fits)")
@@ -799,9 +655,9 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Average test/train loss of gradient flow at the times --t. "
                                      "Comma-separated --N/--P evaluate every combination. Settings "
                                      "the theory does not cover are reported as errors (exit 2).")
-    _add_bap_flags(bl)
-    bl.add_argument("--batch", default=None, metavar="B",
-                    help="online SGD with batch B (needs --eta and P = inf; double precision)")
+    add_model_flags(bl, BAPModel, helps={
+        "batch": "online SGD with batch B (needs --eta and P = inf; double precision)"})
+    bl.add_argument("--t", required=True, metavar="T[,T...]", help="training times t >= 0 (comma-separated)")
     bl.add_argument("--precision", metavar="D",
                     help="significant digits (mpmath), 5 to 200 (model B's quadrature nodes grow with the "
                          "digits); default double precision")
@@ -811,8 +667,9 @@ def build_parser() -> argparse.ArgumentParser:
     bs = bsub.add_parser("simulate", help="finite simulation: mean and sem over instances",
                          description="Simulate model B: gradient flow (exact), gradient descent (--eta), "
                                      "online SGD (--eta --batch, P = inf), ensembles (--ensemble).")
-    _add_bap_flags(bs, simulate=True)
-    bs.add_argument("--batch", default=None, metavar="B", help="online SGD batch size (needs --eta and P = inf)")
+    add_model_flags(bs, BAPModel, helps={"M": "number of latent features, integer >= 1",
+                                         "N": "model size(s), integer(s) >= 1"})
+    bs.add_argument("--t", required=True, metavar="T[,T...]", help="training times t >= 0 (comma-separated)")
     bs.add_argument("--seeds", default="8", metavar="K", help="instances, >= 2 [8]")
     bs.add_argument("--seed", default="0", metavar="S", help="root seed, >= 0 [0]")
     bs.add_argument("--json", action="store_true", help="print JSON")
@@ -902,7 +759,7 @@ def main(argv=None) -> int:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except ValueError as exc:
-        print(f"{PROG}: error: {_flagged(_one_line(exc))}", file=sys.stderr)
+        print(f"{PROG}: error: {flagged(_one_line(exc))}", file=sys.stderr)
         return 2
     except MemoryError:
         print(f"{PROG}: error: out of memory; use smaller sizes", file=sys.stderr)
@@ -916,26 +773,6 @@ def main(argv=None) -> int:
 
 def _one_line(exc):
     return " ".join(str(exc).split()) or type(exc).__name__
-
-
-#: The library's parameter names and the flags a user types for them.
-_FLAGS = {
-    "M": "--M", "N": "--N", "T": "--T", "P": "--P", "t": "--t", "times": "--t", "alpha": "--alpha",
-    "beta": "--beta", "gamma": "--gamma", "noise_var": "--noise-var", "eta": "--eta", "batch": "--batch",
-    "ensemble": "--ensemble", "dps": "--precision", "precision": "--precision", "seeds": "--seeds",
-    "seed": "--seed", "u_draws": "--u-draws", "lambda_plus": "--lambda-plus", "sigma_w2": "--sigma-w2",
-    "sigma_u2": "--sigma-u2", "activation": "--activation", "out": "--out",
-}
-
-
-def _flagged(message):
-    """The message with its leading parameter name written as the flag (``dps`` -> ``--precision``)."""
-    import re
-
-    m = re.match(r"([A-Za-z_][A-Za-z0-9_]*)(?=[\s:(=,])", message)
-    if m and m.group(1) in _FLAGS:
-        return _FLAGS[m.group(1)] + message[m.end():]
-    return message
 
 
 if __name__ == "__main__":  # pragma: no cover
