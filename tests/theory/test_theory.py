@@ -13,7 +13,7 @@ from scaling_theory.theory import (MRS_SYMBOLS, derivation_documents, derive_mrs
                     wishart_renormalisation, write_derivations)
 from scaling_theory.numerics import _generated_ridge as gen
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_public_surface():
