@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from ._solver import ConvergenceError, MpmathBackend, NumpyBackend, solve_increasing
+from ._solver import ConvergenceError, MpmathBackend, NumpyBackend, solve_count, solve_increasing
 
 __all__ = ["s_and_ds", "s_and_ds_one_sided", "kappa0", "spectral_edge", "lower_edge", "kappa_on_contours", "polish_kappa"]
 
@@ -86,23 +86,22 @@ def kappa0(spec, n):
         lo = math.log(float(lam_n1) / (2 * (int(n) + 1)))
         hi = math.log(float(total) / n)
 
-        def G(u):
+        def counts(u):
             n1, n2 = spec.n12(np.exp(u).astype(complex))
-            n1, n2 = n1.real, n2.real
-            return np.log(n) - np.log(n1), (n1 - n2) / n1
+            return n1.real, n2.real
 
-        res = solve_increasing(G, np.array([lo]), np.array([hi]), backend=NumpyBackend(), tol=1e-14,
-                               what="n1(kappa0) = N")
+        res = solve_count(counts, n, np.array([lo]), np.array([hi]), backend=NumpyBackend(), tol=1e-14,
+                          log=np.log, what="n1(kappa0) = N")
         return float(np.exp(res.u[0]))
     lo = ctx.log(lam_n1 / (2 * (int(n) + 1)))
     hi = ctx.log(total / n)
 
-    def Gm(u):
+    def counts_mp(u):
         n1, n2 = spec.n12([ctx.exp(u)])
-        n1, n2 = _real(n1[0]), _real(n2[0])
-        return ctx.log(n) - ctx.log(n1), (n1 - n2) / n1
+        return _real(n1[0]), _real(n2[0])
 
-    res = solve_increasing(Gm, lo, hi, backend=MpmathBackend(ctx), tol=ctx.eps * 2 ** 10, what="n1(kappa0) = N")
+    res = solve_count(counts_mp, n, lo, hi, backend=MpmathBackend(ctx), tol=ctx.eps * 2 ** 10, log=ctx.log,
+                      what="n1(kappa0) = N")
     return ctx.exp(res.u)
 
 

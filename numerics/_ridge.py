@@ -17,7 +17,7 @@ import numpy as np
 from . import _generated_ridge as gen
 from ._models import MRSModel
 from ._precision import context as _context
-from ._solver import ConvergenceError, MpmathBackend, NumpyBackend, solve_increasing
+from ._solver import ConvergenceError, MpmathBackend, NumpyBackend, solve_count, solve_increasing
 from ._spectral_sums import ArraySpectrum, PowerLawSpectrum, spectral_sums, spectral_trace
 from ._results import Result, latex_number
 
@@ -90,11 +90,12 @@ def _solve_kappa(spectrum, N, T, rho, *, backend, ctx, tol):
         lo = log(lam_k / (2 * k_int))
         hi = log(trace / m_eff)
 
-        def G(u):
+        def counts(u):
             s = sums(exp(u))
-            return log(m_eff) - log(s.n1), -gen.newton_slope_ridgeless(s.n1, s.n2)
+            return s.n1, s.n2
 
-        r = solve_increasing(G, lo, hi, backend=backend, tol=tol, what="n1(kappa) = min(N, T)")
+        r = solve_count(counts, m_eff, lo, hi, backend=backend, tol=tol, log=log,
+                        slope=lambda n1, n2: -gen.newton_slope_ridgeless(n1, n2), what="n1(kappa) = min(N, T)")
         kmin = exp(r.u)
         iters = r.iterations
     else:

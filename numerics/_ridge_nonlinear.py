@@ -69,7 +69,7 @@ import scipy.linalg
 
 from ._models import MRSModel
 from ._simulate_ridge import _check_gammas, _feature_moments
-from ._solver import ConvergenceError, NumpyBackend, solve_increasing
+from ._solver import ConvergenceError, NumpyBackend, solve_count, solve_increasing
 from ._results import Result
 
 __all__ = ["MRSNonlinearTheory", "mrs_nonlinear_theory"]
@@ -208,12 +208,11 @@ def _kappa_ridgeless(d, rank, T):
     lo = np.log(d_min * (rr - T) / T)                   # df1(lo) >= T
     hi = np.log(dd.sum(axis=1) / T)                     # df1(hi) <= T
 
-    def H(u):
+    def counts(u):
         df1, df2 = _dfs(dd, np.exp(u)[:, None])
-        df1, df2 = df1[:, 0], df2[:, 0]
-        return math.log(T) - np.log(df1), (df1 - df2) / df1
+        return df1[:, 0], df2[:, 0]
 
-    r = solve_increasing(H, lo, hi, backend=NumpyBackend(), tol=TOL, what="df1(kappa) = T")
+    r = solve_count(counts, float(T), lo, hi, backend=NumpyBackend(), tol=TOL, log=np.log, what="df1(kappa) = T")
     kappa0[below] = np.exp(r.u)
     return kappa0, r.iterations
 

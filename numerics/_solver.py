@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ConvergenceError", "RootResult", "solve_increasing", "NumpyBackend", "MpmathBackend"]
+__all__ = ["ConvergenceError", "RootResult", "solve_increasing", "solve_count", "NumpyBackend", "MpmathBackend"]
 
 
 class ConvergenceError(RuntimeError):
@@ -146,3 +146,31 @@ def solve_increasing(func, lo, hi, *, backend, tol, maxiter=200, start=None, wha
         f"> tolerance {float(tol):.1e}",
         residual=res, tolerance=tol,
     )
+
+
+def solve_count(counts, n, lo, hi, *, backend, tol, log, slope=None, what="n1(kappa) = n"):
+    """The count equation ``n1(kappa) = n``, which every model solves for its ridgeless (or
+    ``t -> inf``) renormalised ridge: model A's ``n1(kappa) = min(N, T)``, model B's pole
+    ``n1(kappa_0) = min(N, P)``, the nonlinear theory's ``df1(kappa_0) = T``.
+
+    In ``u = log kappa`` the function ``F(u) = log n - log n1(e^u)`` increases, with slope
+    ``(n1 - n2)/n1``, ``n2 = sum lambda^2/(lambda + kappa)^2`` (or ``slope(n1, n2)`` when given).
+    ``counts(u)`` returns ``(n1, n2)`` at ``kappa = e^u``; ``log`` is ``numpy.log`` or the
+    mpmath context's.  Returns the :class:`RootResult` in ``u``.
+
+    >>> import numpy as np
+    >>> lam = np.array([1.0, 0.5, 0.25])
+    >>> def counts(u):
+    ...     q = lam[None, :] / (lam[None, :] + np.exp(u)[:, None])
+    ...     return q.sum(axis=1), (q * q).sum(axis=1)
+    >>> r = solve_count(counts, 2.0, np.array([-10.0]), np.array([5.0]), backend=NumpyBackend(), tol=1e-14,
+    ...                 log=np.log)
+    >>> bool(abs(counts(r.u)[0][0] - 2.0) < 1e-12)
+    True
+    """
+    def F(u):
+        n1, n2 = counts(u)
+        return log(n) - log(n1), ((n1 - n2) / n1 if slope is None else slope(n1, n2))
+
+    return solve_increasing(F, lo, hi, backend=backend, tol=tol, what=what)
+
