@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from ._solver import ConvergenceError, MpmathBackend, NumpyBackend, solve_count, solve_increasing
+from ._solver import MpmathBackend, NumpyBackend, newton, solve_count, solve_increasing
 
 __all__ = ["s_and_ds", "s_and_ds_one_sided", "kappa0", "spectral_edge", "lower_edge", "kappa_on_contours", "polish_kappa"]
 
@@ -54,6 +54,11 @@ def s_and_ds_one_sided(kap, n1, n2, n):
     (1.9, 0.975)
     """
     return kap * (1 - n1 / n), 1 - n2 / n
+
+
+def _newton_step(spec, kap, N, P, target):
+    s, ds = _s_and_ds(spec, kap, N, P)
+    return (s - target) / ds
 
 
 def _inverse(n):
@@ -213,12 +218,8 @@ def kappa_on_contours(spec, N, P, shape, nodes, k0, substeps=2, maxiter=60):
             target = shape(th0 + (th1 - th0) * j / steps)
             _, dv = _s_and_ds(spec, kappa, N, P)
             kappa = kappa + (target - prev) / dv                     # predictor
-            for _ in range(maxiter):
-                sv, dv = _s_and_ds(spec, kappa, N, P)
-                step = (sv - target) / dv
-                kappa = kappa - step
-                if np.all(np.abs(step) <= 1e-12 * np.abs(kappa)):
-                    break
+            kappa = newton(lambda k: _newton_step(spec, k, N, P, target), kappa, rtol=1e-12,
+                           maxiter=maxiter, strict=False)                   # corrector
             prev = target
         # physical branch: kappa(s) maps the upper half plane into itself
         if np.any(np.imag(kappa) < 0):
@@ -263,18 +264,13 @@ def _edge_point_impl(spec, N, P):
 def polish_kappa(spec, kap, s_nodes, iN, iP, maxiter=30):
     """Newton steps on s(kappa) = s_node in mpmath from double-precision starts."""
     ctx = spec.ctx
-    tol = ctx.eps * 2 ** 8
-    for _ in range(maxiter):
-        n1, n2 = spec.n12(kap)
-        worst = ctx.zero
-        new = []
-        for k, a, b, target in zip(kap, n1, n2, s_nodes):
-            sv, dv = s_and_ds(k, a, b, iN, iP)
-            step = (sv - target) / dv
-            new.append(k - step)
-            worst = max(worst, abs(step) / abs(k))
-        kap = new
-        if worst <= tol:
-            return kap
-    raise ConvergenceError(f"kappa(s) Newton polish did not converge (relative step {ctx.nstr(worst, 3)})",
-                           residual=worst, tolerance=tol)
+    targets = np.array(s_nodes, dtype=object)
+
+    def step_of(k):
+        n1, n2 = spec.n12(list(k))
+        s, ds = s_and_ds(k, np.array(n1, dtype=object), np.array(n2, dtype=object), iN, iP)
+        return (s - targets) / ds
+
+    out = newton(step_of, np.array(kap, dtype=object), rtol=ctx.eps * 2 ** 8, maxiter=maxiter,
+                 what="kappa(s) Newton polish")
+    return list(out)

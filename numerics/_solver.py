@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ConvergenceError", "RootResult", "solve_increasing", "solve_count", "NumpyBackend", "MpmathBackend"]
+__all__ = ["ConvergenceError", "RootResult", "solve_increasing", "solve_count", "newton", "NumpyBackend", "MpmathBackend"]
 
 
 class ConvergenceError(RuntimeError):
@@ -173,4 +173,37 @@ def solve_count(counts, n, lo, hi, *, backend, tol, log, slope=None, what="n1(ka
         return log(n) - log(n1), ((n1 - n2) / n1 if slope is None else slope(n1, n2))
 
     return solve_increasing(F, lo, hi, backend=backend, tol=tol, what=what)
+
+
+def newton(step_of, x, *, rtol, maxiter, what="root", strict=True):
+    """Plain Newton iteration ``x <- x - F(x)/F'(x)`` on an array of roots at once, for
+    equations already started close to their root (continuation, polishing in higher
+    precision), where no bracket is needed.  ``step_of(x)`` returns ``F/F'``; ``x`` is a
+    numpy array (complex, or ``object`` holding mpmath numbers).  Stops when every
+    relative step is ``<= rtol``; after ``maxiter`` steps raises :class:`ConvergenceError`
+    (``strict``) or returns the last iterate.
+
+    >>> import numpy as np
+    >>> r = newton(lambda x: (x * x - 2) / (2 * x), np.array([1.0, -1.0]), rtol=1e-15, maxiter=20)
+    >>> bool(np.allclose(r, [2 ** 0.5, -2 ** 0.5], rtol=1e-15))
+    True
+    """
+    worst = None
+    for _ in range(maxiter):
+        step = step_of(x)
+        if x.dtype == object:       # mpmath: the step relative to the current iterate
+            worst = max(abs(a) / abs(b) for a, b in zip(step, x))
+            x = x - step
+            if worst <= rtol:
+                return x
+        else:
+            x = x - step
+            if np.all(np.abs(step) <= rtol * np.abs(x)):
+                return x
+    if strict:
+        if worst is None:
+            worst = float(np.max(np.abs(step) / np.abs(x)))
+        raise ConvergenceError(f"{what} did not converge (relative step {float(worst):.3g})",
+                               residual=worst, tolerance=rtol)
+    return x
 
