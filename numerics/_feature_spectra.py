@@ -51,7 +51,6 @@ is 1-based (``eigenvalues[k - 1]``); windows ``(start, stop)`` are inclusive.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -61,7 +60,7 @@ from scipy.optimize import brentq
 from threadpoolctl import threadpool_limits
 
 from ._limits import MAX_SEEDS, check_count, check_memory, largest
-from ._models import ACTIVATIONS, MRSModel
+from ._models import _check_int, ACTIVATIONS, MRSModel
 from ._simulate_ridge import _activation, _draw_instance, _feature_moments
 from ._results import Result
 
@@ -106,19 +105,6 @@ _ONE_THREAD_BELOW = 1000
 # --------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------
-def _check_int(name, value, low, high=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and float(value).is_integer():
-            value = int(value)
-        else:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be an integer {rng}, got {value}")
-    return value
-
-
 def _check_positive(name, value):
     try:
         v = float(value)

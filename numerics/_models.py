@@ -34,16 +34,39 @@ def _param(kind, help, default=_REQUIRED, *, grid=False, metavar=None):
     return field(default=default, metadata=meta)
 
 
-def _check_int(name, value, low=1):
+def _check_int(name, value, low=1, high=None):
+    """An integer in ``[low, high]`` (integral floats such as ``1e3`` are accepted)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
             value = int(value)
         else:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     value = int(value)
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value}")
+    if value < low or (high is not None and value > high):
+        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an integer {rng}, got {value}")
     return value
+
+
+def _check_arrays(model, names, *, positive=(), nonnegative=()):
+    """Validate the optional per-mode arrays of a model (length M, finite; signs) and store them
+    as tuples of floats."""
+    for name in names:
+        arr = getattr(model, name)
+        if arr is None:
+            continue
+        if math.isinf(model.M):
+            raise ValueError(f"{name} requires a finite M")
+        arr = tuple(float(v) for v in np.asarray(arr, dtype=float).ravel())
+        if len(arr) != model.M:
+            raise ValueError(f"{name} must have M = {model.M} entries, got {len(arr)}")
+        if not all(math.isfinite(v) for v in arr):
+            raise ValueError(f"{name} must be finite")
+        if name in positive and min(arr) <= 0:
+            raise ValueError(f"{name} must be > 0 entrywise")
+        if name in nonnegative and min(arr) < 0:
+            raise ValueError(f"{name} must be >= 0 entrywise")
+        object.__setattr__(model, name, arr)
 
 
 def _check_real(name, value, *, positive=False, nonnegative=False):
@@ -132,20 +155,8 @@ class MRSModel:
             raise ValueError(
                 f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
             )
-        for name in ("spectrum", "teacher_variances"):
-            arr = getattr(self, name)
-            if arr is None:
-                continue
-            arr = tuple(float(v) for v in np.asarray(arr, dtype=float).ravel())
-            if len(arr) != self.M:
-                raise ValueError(f"{name} must have M = {self.M} entries, got {len(arr)}")
-            if not all(math.isfinite(v) for v in arr):
-                raise ValueError(f"{name} must be finite")
-            if name == "spectrum" and min(arr) <= 0:
-                raise ValueError("spectrum must be > 0 entrywise")
-            if name == "teacher_variances" and min(arr) < 0:
-                raise ValueError("teacher_variances must be >= 0 entrywise")
-            set_(name, arr)
+        _check_arrays(self, ("spectrum", "teacher_variances"), positive=("spectrum",),
+                      nonnegative=("teacher_variances",))
 
     # -- derived quantities -------------------------------------------------
     @property
@@ -279,20 +290,7 @@ class BAPModel:
             if self.eta is None:
                 raise ValueError("batch (online SGD) requires a learning rate eta > 0")
         set_("ensemble", _check_int("ensemble", self.ensemble))
-        for name in ("spectrum", "target_weights"):
-            arr = getattr(self, name)
-            if arr is None:
-                continue
-            if math.isinf(self.M):
-                raise ValueError(f"{name} requires a finite M")
-            arr = tuple(float(v) for v in np.asarray(arr, dtype=float).ravel())
-            if len(arr) != self.M:
-                raise ValueError(f"{name} must have M = {self.M} entries, got {len(arr)}")
-            if not all(math.isfinite(v) for v in arr):
-                raise ValueError(f"{name} must be finite")
-            if name == "spectrum" and min(arr) <= 0:
-                raise ValueError("spectrum must be > 0 entrywise")
-            set_(name, arr)
+        _check_arrays(self, ("spectrum", "target_weights"), positive=("spectrum",))
 
     @property
     def is_power_law(self) -> bool:

@@ -24,40 +24,12 @@ model's parameters, the values, and how they were computed: ``method``,
 """
 from __future__ import annotations
 
-import math
-import numbers
+from scaling_theory.theory._latex import latex_number
 
-__all__ = ["Result", "latex_number", "MAX_ROWS"]
+__all__ = ["Result", "SimulationResult", "latex_number", "MAX_ROWS"]
 
 #: Rows of a curve shown by ``_repr_markdown_``.
 MAX_ROWS = 20
-
-
-def latex_number(x, digits: int = 6) -> str:
-    """A number as LaTeX: ``1.5 \\times 10^{-5}``, ``\\infty``, ``0.25``.
-
-    >>> latex_number(1.5e-5), latex_number(float("inf")), latex_number(0.25), latex_number(3)
-    ('1.5 \\\\times 10^{-5}', '\\\\infty', '0.25', '3')
-    """
-    if isinstance(x, str):
-        try:
-            x = float(x)
-        except ValueError:
-            return r"\mathrm{" + x.replace("_", r"\_") + "}"
-    if isinstance(x, bool):
-        return r"\mathrm{" + str(x).lower() + "}"
-    if isinstance(x, numbers.Integral):
-        return str(int(x))
-    x = float(x)
-    if math.isnan(x):
-        return r"\mathrm{NaN}"
-    if math.isinf(x):
-        return r"\infty" if x > 0 else r"-\infty"
-    s = f"{x:.{digits}g}"
-    if "e" in s:
-        mant, exp = s.split("e")
-        return rf"{mant} \times 10^{{{int(exp)}}}"
-    return s
 
 
 def _is_seq(v):
@@ -136,6 +108,23 @@ class Result:
         m = getattr(self, "model", None)
         df.attrs.update({**scalars, "model": m.to_dict() if hasattr(m, "to_dict") else model})
         return df
+
+
+class SimulationResult(Result):
+    """Base of the simulation results of both models: means and standard errors over
+    ``seeds`` instances along one axis (model A: ridges; model B: times)."""
+
+    def _seed_dict(self) -> dict:
+        return {"seeds": int(self.seeds), "seed": None if self.seed is None else int(self.seed),
+                "per_seed_test": [[float(v) for v in row] for row in self.per_seed_test],
+                "per_seed_train": [[float(v) for v in row] for row in self.per_seed_train]}
+
+    def _rows(self, axis: str, values) -> list:
+        rows = [f"  {axis:>12}  {'test loss':>26}  {'train loss':>26}"]
+        for x, a, sa, b, sb in zip(values, self.test_loss, self.test_loss_sem, self.train_loss,
+                                   self.train_loss_sem):
+            rows.append(f"  {x:12.4g}  {a:14.6e} ± {sa:9.2e}  {b:14.6e} ± {sb:9.2e}")
+        return rows
 
 
 #: Model parameters that to_dict() flattens into results (shown by the model's repr instead).

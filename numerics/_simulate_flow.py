@@ -65,7 +65,7 @@ import scipy.linalg
 from ._limits import check_memory, largest
 from ._seeds import run_seeds
 from ._models import BAPModel
-from ._results import Result
+from ._results import SimulationResult
 
 try:  # optional: the SGD loop is many small BLAS calls, fastest on one thread
     from threadpoolctl import threadpool_limits as _threadpool_limits
@@ -438,7 +438,7 @@ def simulate_bap_instance(
 # averages over instances
 # --------------------------------------------------------------------------
 @dataclass(frozen=True)
-class BAPSimulation(Result):
+class BAPSimulation(SimulationResult):
     """Losses of model B averaged over independent instances.
 
     Attributes
@@ -482,10 +482,7 @@ class BAPSimulation(Result):
             "test_loss_sem": lst(self.test_loss_sem),
             "train_loss": lst(self.train_loss),
             "train_loss_sem": lst(self.train_loss_sem),
-            "seeds": int(self.seeds),
-            "seed": None if self.seed is None else int(self.seed),
-            "per_seed_test": [lst(row) for row in self.per_seed_test],
-            "per_seed_train": [lst(row) for row in self.per_seed_train],
+            **self._seed_dict(),
         }
 
     def __str__(self) -> str:
@@ -503,12 +500,7 @@ class BAPSimulation(Result):
             f"beta={float(m.beta):g}, N={fmt(m.N)}, P={fmt(m.P)}, "
             f"noise_var={float(m.noise_var):g}{extra}): {self.seeds} seeds from seed={self.seed}"
         )
-        rows = [f"  {'t':>12}  {'test loss':>26}  {'train loss':>26}"]
-        for t, a, sa, b, sb in zip(
-            self.times, self.test_loss, self.test_loss_sem, self.train_loss, self.train_loss_sem
-        ):
-            rows.append(f"  {t:12.4g}  {a:14.6e} ± {sa:9.2e}  {b:14.6e} ± {sb:9.2e}")
-        return "\n".join([head, *rows])
+        return "\n".join([head, *self._rows("t", self.times)])
 
 
 def simulate_bap(

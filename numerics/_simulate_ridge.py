@@ -32,7 +32,7 @@ from numpy.polynomial.hermite import hermgauss
 from ._limits import check_memory, largest
 from ._seeds import run_seeds
 from ._models import MRSModel
-from ._results import Result
+from ._results import SimulationResult
 
 __all__ = ["simulate_mrs", "simulate_mrs_instance", "MRSSimulation"]
 
@@ -366,7 +366,7 @@ def simulate_mrs_instance(
 # averages over instances
 # --------------------------------------------------------------------------
 @dataclass(frozen=True)
-class MRSSimulation(Result):
+class MRSSimulation(SimulationResult):
     """Losses of model A averaged over independent instances.
 
     Attributes
@@ -418,11 +418,8 @@ class MRSSimulation(Result):
             test_loss_sem=out(self.test_loss_sem),
             train_loss=out(self.train_loss),
             train_loss_sem=out(self.train_loss_sem),
-            seeds=int(self.seeds),
-            seed=None if self.seed is None else int(self.seed),
             test_loss_method=self.test_loss_method,
-            per_seed_test=[[float(v) for v in row] for row in self.per_seed_test],
-            per_seed_train=[[float(v) for v in row] for row in self.per_seed_train],
+            **self._seed_dict(),
         )
         return d
 
@@ -433,12 +430,7 @@ class MRSSimulation(Result):
             f"N={m.N}, T={m.T}, noise_var={float(m.noise_var):g}): "
             f"{self.seeds} seeds from seed={self.seed}; test loss {self.test_loss_method}"
         )
-        rows = [f"  {'gamma':>12}  {'test loss':>26}  {'train loss':>26}"]
-        for g, a, sa, b, sb in zip(
-            self.gammas, self.test_loss, self.test_loss_sem, self.train_loss, self.train_loss_sem
-        ):
-            rows.append(f"  {g:12.4g}  {a:14.6e} ± {sa:9.2e}  {b:14.6e} ± {sb:9.2e}")
-        return "\n".join([head, *rows])
+        return "\n".join([head, *self._rows("gamma", self.gammas)])
 
 
 def simulate_mrs(

@@ -26,12 +26,14 @@ quite: symbol names written for the code (``kappa'``, ``s'(kappa)``,
 """
 from __future__ import annotations
 
+import math
+import numbers
 import re
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-__all__ = ["latex", "clean_symbol", "result_lhs", "result_latex", "GREEK", "RESULT_LHS"]
+__all__ = ["latex", "latex_number", "clean_symbol", "result_lhs", "result_latex", "GREEK", "RESULT_LHS"]
 
 #: Greek letters written out in symbol names (lower case; ``Lambda`` etc. too).
 GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "iota", "kappa",
@@ -108,6 +110,33 @@ def clean_symbol(name: str) -> str:
     return _plain(name)
 
 
+def latex_number(x, digits: int = 6) -> str:
+    """A number as LaTeX: ``1.5 \\times 10^{-5}``, ``\\infty``, ``0.25``.
+
+    >>> latex_number(1.5e-5), latex_number(float("inf")), latex_number(0.25), latex_number(3)
+    ('1.5 \\\\times 10^{-5}', '\\\\infty', '0.25', '3')
+    """
+    if isinstance(x, str):
+        try:
+            x = float(x)
+        except ValueError:
+            return r"\mathrm{" + x.replace("_", r"\_") + "}"
+    if isinstance(x, bool):
+        return r"\mathrm{" + str(x).lower() + "}"
+    if isinstance(x, numbers.Integral):
+        return str(int(x))
+    x = float(x)
+    if math.isnan(x):
+        return r"\mathrm{NaN}"
+    if math.isinf(x):
+        return r"\infty" if x > 0 else r"-\infty"
+    s = f"{x:.{digits}g}"
+    if "e" in s:
+        mant, exp = s.split("e")
+        return rf"{mant} \times 10^{{{int(exp)}}}"
+    return s
+
+
 class _Printer(LatexPrinter):
     def _print_Symbol(self, expr, style="plain"):
         if expr in self._settings["symbol_names"]:
@@ -117,16 +146,7 @@ class _Printer(LatexPrinter):
     _print_RandomSymbol = _print_Symbol
 
     def _print_Float(self, expr):
-        x = float(expr)
-        if x != x:
-            return r"\mathrm{NaN}"
-        if x in (float("inf"), float("-inf")):
-            return r"\infty" if x > 0 else r"-\infty"
-        s = f"{x:.15g}"
-        if "e" in s:
-            mant, exp = s.split("e")
-            return rf"{mant} \times 10^{{{int(exp)}}}"
-        return s
+        return latex_number(float(expr), 15)
 
 
 def latex(obj, **settings) -> str:
