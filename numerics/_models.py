@@ -48,6 +48,23 @@ def _check_int(name, value, low=1, high=None):
     return value
 
 
+def check_axis(name, values, what) -> np.ndarray:
+    """A 1-D axis of finite values >= 0 (ridges, times) as a float64 array; ``what`` names one
+    entry in the message (``"ridge"``, ``"time"``)."""
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be real numbers, got {values!r}") from None
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D sequence, got shape {arr.shape}")
+    arr = np.atleast_1d(arr).copy()
+    if arr.size == 0:
+        raise ValueError(f"{name} must contain at least one {what}")
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must be finite and >= 0, got {arr.tolist()}")
+    return arr
+
+
 def _check_arrays(model, names, *, positive=(), nonnegative=()):
     """Validate the optional per-mode arrays of a model (length M, finite; signs) and store them
     as tuples of floats."""

@@ -64,7 +64,7 @@ import scipy.linalg
 
 from ._limits import check_memory, largest
 from ._seeds import run_seeds
-from ._models import BAPModel
+from ._models import check_axis, BAPModel
 from ._results import SimulationResult
 
 try:  # optional: the SGD loop is many small BLAS calls, fastest on one thread
@@ -136,17 +136,7 @@ def _method(model: BAPModel) -> str:
 
 def _check_times(times, model: BAPModel):
     """Times as a 1-D float64 array, and the step counts (``None`` for flow)."""
-    try:
-        arr = np.asarray(times, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"times must be real numbers, got {times!r}") from None
-    if arr.ndim > 1:
-        raise ValueError(f"times must be a scalar or a 1-D sequence, got shape {arr.shape}")
-    arr = np.atleast_1d(arr).copy()
-    if arr.size == 0:
-        raise ValueError("times must contain at least one time")
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"times must be finite and >= 0, got {arr.tolist()}")
+    arr = check_axis("times", times, "time")
     if model.eta is None:
         return arr, None
     eta = float(model.eta)

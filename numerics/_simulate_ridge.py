@@ -31,7 +31,7 @@ from numpy.polynomial.hermite import hermgauss
 
 from ._limits import check_memory, largest
 from ._seeds import run_seeds
-from ._models import MRSModel
+from ._models import check_axis, MRSModel
 from ._results import SimulationResult
 
 __all__ = ["simulate_mrs", "simulate_mrs_instance", "MRSSimulation"]
@@ -67,18 +67,7 @@ def _check_gammas(gammas, model: MRSModel) -> np.ndarray:
     """Ridges as a 1-D float64 array (default ``(model.gamma,)``)."""
     if gammas is None:
         return np.array([float(model.gamma)])
-    try:
-        arr = np.asarray(gammas, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"gammas must be real numbers, got {gammas!r}") from None
-    if arr.ndim > 1:
-        raise ValueError(f"gammas must be a scalar or a 1-D sequence, got shape {arr.shape}")
-    arr = np.atleast_1d(arr).copy()
-    if arr.size == 0:
-        raise ValueError("gammas must contain at least one ridge")
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"gammas must be finite and >= 0, got {arr.tolist()}")
-    return arr
+    return check_axis("gammas", gammas, "ridge")
 
 
 def _check_model(model) -> MRSModel:
