@@ -5,7 +5,7 @@ quantities are *measured* from the high-precision numerics of the actual
 theory, deep in the asymptotic regime (sizes up to ``10^12``, ``M = inf``
 power-law tails), and extrapolated:
 
-* model A: :func:`numerics.mrs_theory` (the solver, mpmath at ``dps``) at
+* model A: :func:`scaling_theory.numerics.mrs_theory` (the solver, mpmath at ``dps``) at
   ``M`` and the other size so large (``10^(12 + (dps + 5)/alpha)``) that the
   finite-``M`` and ``N/T`` corrections lie below the working precision;
 * model B: the derived one-point formulas (``derive_bap``) evaluated with
@@ -14,7 +14,7 @@ power-law tails), and extrapolated:
   closed form -- an incomplete beta or gamma function -- and Bernoulli
   corrections from exact Taylor coefficients).  The cost does not depend on
   ``kappa`` or ``t``, so ``N = 10^12`` costs what ``N = 10`` costs.  (The
-  toolkit's :class:`~numerics._flow_sums.BAPSpectrum` sums a head of
+  toolkit's :class:`~scaling_theory.numerics._flow_sums.BAPSpectrum` sums a head of
   ``~N`` terms and is used only to cross-check these sums at moderate sizes.)
 
 Local log-log slopes ``d log L / d log X`` (central differences at

@@ -32,7 +32,7 @@ def compute_optimal_exponents(derivation=None) -> dict:
     Taken from ``derive_bap()``'s results ``compute_optimal_*`` when present.
     Otherwise from its exponents through the asymptotics engine's optimiser of
     ``L(t, N) ~ a t^-beta + b N^-c`` at ``C = N t``
-    (:func:`theory._asymptotics._compute_optimal_generic`), with
+    (:func:`scaling_theory.theory._asymptotics._compute_optimal_generic`), with
     ``beta = -exponent_t`` and ``c = -exponent_N = alpha min(beta, 1)``.
 
     >>> e = compute_optimal_exponents()
@@ -108,7 +108,7 @@ def exponents_report(model, alpha=None, beta=None, *, latex=False) -> dict:
     Top level: ``model`` (``"mrs"``/``"bap"``), ``title``, ``alpha_convention``,
     ``alpha`` (and ``beta`` for bap; floats, null when not given), ``numeric``
     (true when every parameter is a number), then the quantities of
-    :data:`theory._asymptotics.EXPONENT_KEYS` -- mrs: ``loss_vs_N``,
+    :data:`scaling_theory.theory._asymptotics.EXPONENT_KEYS` -- mrs: ``loss_vs_N``,
     ``loss_vs_T``; bap: ``loss_vs_t``, ``loss_vs_N``, ``loss_vs_P``,
     ``compute_optimal`` = ``{"N", "t", "loss"}`` (exponents of ``C = N t``):
     floats when numeric, else strings of the expressions with the given
@@ -128,7 +128,7 @@ def exponents_report(model, alpha=None, beta=None, *, latex=False) -> dict:
       ``general = substituted`` when a number was given (``- \\alpha = - \\frac{1}{2}``).
 
     Parameters are strings or numbers, validated by
-    :func:`numerics._exponent_checks.validate_parameters` (``ValueError``).
+    :func:`scaling_theory.numerics._exponent_checks.validate_parameters` (``ValueError``).
     """
     import sympy as sp
 

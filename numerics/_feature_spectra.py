@@ -10,7 +10,7 @@ the feature covariance (uncentred second moment, conditional on ``U``)::
 * :func:`feature_spectrum` -- the eigenvalues of ``K`` for one draw of ``U``,
   *exactly* (closed-form Gaussian kernels: arc-cosine for ReLU, arcsine for
   erf, Gauss--Hermite quadrature for tanh, the very
-  :func:`numerics._simulate_ridge._feature_moments` that the simulation uses) or by
+  :func:`scaling_theory.numerics._simulate_ridge._feature_moments` that the simulation uses) or by
   Monte Carlo over ``x`` as a check; power-law fits on the latent part and on
   the extended part (beyond index ``M``) and the extent (how many eigenvalues
   lie above ``cutoff`` times the largest).  Linear features have rank ``M``;
@@ -19,7 +19,7 @@ the feature covariance (uncentred second moment, conditional on ``U``)::
   ``U`` (mean and standard error over draws).
 * :func:`fit_power_law` -- least squares on log-log with standard errors.
 * :func:`hermite_coefficients` -- ``c_n(q) = E[act(sqrt(q) z) He_n(z)]``, the
-  closed forms derived in :func:`theory._feature_maps.derive_feature_extension`.
+  closed forms derived in :func:`scaling_theory.theory._feature_maps.derive_feature_extension`.
 * :func:`predicted_feature_spectrum` -- the Hermite / tensor-power theory:
   with ``Sigma = U diag(lambda) U^T`` and ``q`` the pre-activation variance,
   Mehler's formula gives ``K = sum_n (1/n!) D_n Sigma^{o n} D_n`` with
@@ -336,7 +336,7 @@ class FeatureSpectrum(Result):
     samples : int or None
         Number of Monte-Carlo inputs (``method="sampled"``), else None.
     seed : int
-        ``U`` is the one :func:`numerics.simulate_mrs_instance` draws from
+        ``U`` is the one :func:`scaling_theory.numerics.simulate_mrs_instance` draws from
         ``numpy.random.default_rng(seed)``.
     cutoff : float
         Relative cutoff of the extent.
@@ -525,7 +525,7 @@ def feature_spectrum(model, N=None, *, activation=None, sigma_u2=None, seed=0, m
     sigma_u2 : float > 0, optional
         Feature-weight variance times ``M``; only with an array (default 1).
     seed : int >= 0
-        ``U`` is the one :func:`numerics.simulate_mrs_instance` draws from
+        ``U`` is the one :func:`scaling_theory.numerics.simulate_mrs_instance` draws from
         ``numpy.random.default_rng(seed)`` (a larger ``N`` adds rows).
     method : {"exact", "sampled"}
         ``"exact"``: closed-form Gaussian kernels (quadrature for tanh).
@@ -546,7 +546,7 @@ def feature_spectrum(model, N=None, *, activation=None, sigma_u2=None, seed=0, m
     Notes
     -----
     Cost ``O(N^2 M + N^3)`` (one ``N x N`` symmetric eigenproblem); tanh adds
-    the quadrature of :func:`numerics._simulate_ridge._tanh_moments`.
+    the quadrature of :func:`scaling_theory.numerics._simulate_ridge._tanh_moments`.
 
     Examples
     --------
@@ -698,7 +698,7 @@ def hermite_coefficients(activation, q, order) -> np.ndarray:
 
     Probabilists' Hermite polynomials, so ``act(sqrt(q) z) = sum_n c_n He_n(z) / n!``
     and, by Mehler's formula, ``E[act(h_i) act(h_j)] = sum_n c_n(q_i) c_n(q_j) rho^n / n!``
-    for unit-correlation ``rho`` (:func:`theory._feature_maps.derive_feature_extension`).
+    for unit-correlation ``rho`` (:func:`scaling_theory.theory._feature_maps.derive_feature_extension`).
 
     * linear: ``c_1 = sqrt(q)``, others 0;
     * relu: ``c_0 = sqrt(q / 2 pi)``, ``c_1 = sqrt(q) / 2``,
@@ -1003,7 +1003,7 @@ def predicted_feature_spectrum(model, N=None, *, activation=None, sigma_u2=None,
         ``N W_n lambda_{I_1} .. lambda_{I_n}``,  ``W_n = c_n(qbar)^2 / qbar^n (sigma_u2/M)^n``
 
     per multiset ``{I_1 <= .. <= I_n}``
-    (:func:`theory._feature_maps.derive_feature_extension`).  The orders up to
+    (:func:`scaling_theory.theory._feature_maps.derive_feature_extension`).  The orders up to
     ``order`` are merged and sorted.  With ``finite_n`` the population is
     also pushed through the deterministic equivalent of the ``N x N`` Gram
     matrix of ``N`` features (exact for linear features; for nonlinear
@@ -1138,7 +1138,7 @@ def product_spectrum_exponent(alpha, order, count) -> float:
     """Local exponent of the sorted products ``lambda_{I_1}..lambda_{I_n}`` at rank ``count``.
 
     For ``lambda_I = I^-(1+alpha)`` and multisets of size ``n = order``, the
-    derivation (:func:`theory._feature_maps.derive_feature_extension`, steps
+    derivation (:func:`scaling_theory.theory._feature_maps.derive_feature_extension`, steps
     "Counting function" and "Exponent") gives, in the continuum
     approximation, ``count = V_n(L) / n!`` and the local exponent
     ``s_n(L) = (1+alpha) (n-1)! e^-L V_n(L) / L^(n-1)``, which tends to

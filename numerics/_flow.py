@@ -1,5 +1,5 @@
 """Model B theory, evaluated: loss curves of gradient flow from the derived
-one-point equations (:func:`theory.derive_bap`).
+one-point equations (:func:`scaling_theory.theory.derive_bap`).
 
 The inverse Laplace transform is a fixed-Talbot quadrature (Abate & Valko)
 taken in the renormalised variable ``kappa`` rather than in ``s``: since
@@ -19,7 +19,7 @@ Finite ``N`` and ``P`` together (and gradient descent, ensembles, the train loss
 with label noise) go through the two-point route: ``kappa(s)`` on a Talbot
 contour in ``s`` (in ``w``, ``1 + eta s = e^w``, for gradient descent) by
 continuation, the derived two-frequency kernels, and a double Talbot sum.  Every
-spectral sum is a :class:`~numerics._flow_sums.BAPSpectrum` sum: a head of the
+spectral sum is a :class:`~scaling_theory.numerics._flow_sums.BAPSpectrum` sum: a head of the
 spectrum summed directly plus a Hurwitz-zeta series for the power-law tail, so
 the cost does not grow with ``M`` and ``M = inf`` is allowed.  With ``dps`` the
 same routes run in mpmath (Newton-polished ``kappa``, nodes and working precision
@@ -148,7 +148,7 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
     """Average test (and train) loss of model B at the given times.
 
     Gradient flow or gradient descent, one model or an ensemble, or online SGD
-    (``batch``, ``P = inf``: :mod:`numerics._flow_sgd`, double precision), any ``M``,
+    (``batch``, ``P = inf``: :mod:`scaling_theory.numerics._flow_sgd`, double precision), any ``M``,
     ``N`` and ``P`` (finite or infinite; ``M = inf`` needs ``alpha > 1``), in
     double precision (``dps=None``) or with ``dps`` correct digits (mpmath).
     ``P = inf``: one-point result (single Talbot inversion in ``kappa``); the
@@ -336,7 +336,7 @@ def _late_time(model, spec):
 
 
 def _sgd_theory(model, spec, t, dps):
-    """Online SGD (``P = inf``, batch ``B``): :mod:`numerics._flow_sgd`."""
+    """Online SGD (``P = inf``, batch ``B``): :mod:`scaling_theory.numerics._flow_sgd`."""
     if dps is not None:
         raise ValueError("dps: the online-SGD theory runs in double precision only (dps=None)")
     eta, B = float(model.eta), int(model.batch)

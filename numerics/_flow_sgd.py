@@ -1,6 +1,6 @@
 r"""Model B trained by online SGD (``P = inf``, batch ``B``, step ``eta``): the theory.
 
-The equations are derived in :func:`theory.derive_bap_sgd` (``derivations/model_b.md``).
+The equations are derived in :func:`scaling_theory.theory.derive_bap_sgd` (``derivations/model_b.md``).
 Given the projection, the error ``v = w* - A^T theta / sqrt(N)`` has a second moment
 whose diagonal in the eigenbasis of ``J = Lambda^{1/2} (A^T A / N) Lambda^{1/2}`` obeys
 the exact recursion
@@ -50,7 +50,7 @@ def sgd_stability_bound(edge, batch):
 def sgd_noise_feedback(spec, N, eta, batch):
     """``Q_1 = sum_a q_a / (1 - rho_a) = -n_1(kappa(s_1)) / (B + 1)`` at ``s_1 = -2/(eta (1 + 1/B))``:
     the gain of the noise feedback of the second-moment recursion (derived in
-    :func:`theory.derive_bap_sgd`, step "Stability of the second moment").  The
+    :func:`scaling_theory.theory.derive_bap_sgd`, step "Stability of the second moment").  The
     recursion is stable iff ``eta < sgd_stability_bound`` and ``Q_1 < 1``."""
     s1 = -2.0 / (eta * (1.0 + 1.0 / batch))
     kap1 = kappa_on_contours(spec, N, math.inf, lambda th: np.array([s1], dtype=complex), 1, None)[:, 0]
@@ -62,7 +62,7 @@ def sgd_max_step(spec, N, batch):
 
     The mean of every mode decays iff ``eta < 2/(lambda_max (1 + 1/B))``; the second
     moment also needs the noise feedback ``Q_1(eta) < 1`` (derived in
-    :func:`theory.derive_bap_sgd`).  ``Q_1 = -n_1(kappa)/(B + 1)`` with ``eta = -2/((1 + 1/B)
+    :func:`scaling_theory.theory.derive_bap_sgd`).  ``Q_1 = -n_1(kappa)/(B + 1)`` with ``eta = -2/((1 + 1/B)
     s(kappa))``, so the feedback edge is the root ``kappa*`` of ``n_1(kappa) = -(B + 1)`` on
     ``kappa < -lambda_1`` (``n_1`` falls from 0 to -inf there), when it lies on the physical
     branch (below the spectral-edge point ``kappa_e``); otherwise the mean bound is the edge.
@@ -106,7 +106,7 @@ def _roots(w, eta, batch):
 def sgd_curve(spec, N, eta, batch, noise, t, nodes=SGD_NODES, *, with_abs=False):
     """Test loss of online SGD at times ``t`` (multiples of ``eta``), double precision.
 
-    ``spec`` a :class:`~numerics._flow_sums.BAPSpectrum`; ``N`` finite or ``inf``.
+    ``spec`` a :class:`~scaling_theory.numerics._flow_sums.BAPSpectrum`; ``N`` finite or ``inf``.
     ``with_abs``: also return the sum of the absolute values of the quadrature terms.
     """
     with threadpool_limits(limits=1, user_api="blas"):

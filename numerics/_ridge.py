@@ -2,9 +2,9 @@
 the derived losses evaluated, in vectorised double precision or in mpmath at
 any precision.
 
-The equations come from :func:`theory.derive_mrs` through the generated module
-:mod:`numerics._generated_ridge`; the spectral sums from
-:mod:`numerics._spectral_sums` (O(1) in ``M`` for power laws).
+The equations come from :func:`scaling_theory.theory.derive_mrs` through the generated module
+:mod:`scaling_theory.numerics._generated_ridge`; the spectral sums from
+:mod:`scaling_theory.numerics._spectral_sums` (O(1) in ``M`` for power laws).
 """
 from __future__ import annotations
 

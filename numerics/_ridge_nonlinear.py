@@ -10,7 +10,7 @@ The theory, step by step (``CONVENTIONS.md``, model A conventions)
    for erf, Gauss-Hermite quadrature for tanh) and
    ``k = E_x[phi y] = D U diag(lambda) w`` with ``D = diag(E[act'(h_i)])``
    (Stein's lemma), ``E[y^2] = w^T diag(lambda) w``.  These are exact
-   (:func:`numerics._simulate_ridge._feature_moments`).
+   (:func:`scaling_theory.numerics._simulate_ridge._feature_moments`).
 2. **Gaussian-equivalent features (approximation G).**  ``phi`` is treated as
    a centred Gaussian vector with second moment ``K`` and the target as
    ``y = theta*.phi + e`` with ``theta* = K^+ k`` and ``e`` Gaussian,
@@ -49,12 +49,12 @@ The theory, step by step (``CONVENTIONS.md``, model A conventions)
    for ``u_draws`` independent draws of ``U``; the result is their mean, with
    the spread (standard deviation) and standard error over the draws.
    Draw ``i`` uses exactly the ``U`` of instance ``i`` of
-   :func:`numerics.simulate_mrs` with the same ``seed`` and ``seeds = u_draws``,
+   :func:`scaling_theory.numerics.simulate_mrs` with the same ``seed`` and ``seeds = u_draws``,
    so the two can be compared pairwise.
 
 One eigendecomposition of ``K`` per draw serves every ridge; the equations
 for ``kappa`` are solved for all draws and ridges at once by the generic
-:func:`numerics._solver.solve_increasing`.
+:func:`scaling_theory.numerics._solver.solve_increasing`.
 
 Public names: :func:`mrs_nonlinear_theory`, :class:`MRSNonlinearTheory`.
 """
@@ -129,7 +129,7 @@ def _check_seed(seed):
 # conditional on U (and optionally w): spectrum and teacher powers
 # --------------------------------------------------------------------------
 def _draw_U(model: MRSModel, rng: np.random.Generator) -> np.ndarray:
-    """The ``U`` that :func:`numerics._simulate_ridge._draw_instance` draws from ``rng``
+    """The ``U`` that :func:`scaling_theory.numerics._simulate_ridge._draw_instance` draws from ``rng``
     (its second child stream), without drawing the training set."""
     g_u = rng.spawn(4)[1]
     U = g_u.standard_normal((model.N, model.M))
@@ -431,7 +431,7 @@ class MRSNonlinearTheory(Result):
         return "\n".join([head, *rows, f"  approximations: {self.method}"])
 
     def latex(self) -> str:
-        """The equations of the theory (per draw of U), from :func:`theory.derive_gaussian_equivalent`."""
+        """The equations of the theory (per draw of U), from :func:`scaling_theory.theory.derive_gaussian_equivalent`."""
         from scaling_theory.theory import derive_gaussian_equivalent
 
         d = derive_gaussian_equivalent()
@@ -454,8 +454,8 @@ def mrs_nonlinear_theory(
     conditional on ``U``, the deterministic equivalent of ridge regression on
     ``T`` samples, an exact teacher average, and an average over ``u_draws``
     sampled ``U`` (see the module docstring for the equations).  Works for
-    every activation of :data:`numerics.ACTIVATIONS`; for ``linear`` it is an
-    independent check of :func:`numerics.mrs_theory`.
+    every activation of :data:`scaling_theory.numerics.ACTIVATIONS`; for ``linear`` it is an
+    independent check of :func:`scaling_theory.numerics.mrs_theory`.
 
     Parameters
     ----------

@@ -110,7 +110,7 @@ _NONLINEAR_KEYS = ("test_loss", "train_loss", "kappa", "kappa1", "df2", "test_lo
 
 def _cmd_loss_nonlinear(args, digits):
     """``mrs loss --activation relu|erf|tanh``: the Gaussian-equivalent theory
-    (:func:`numerics.mrs_nonlinear_theory`), with model A's JSON keys (``kappa`` and
+    (:func:`scaling_theory.numerics.mrs_nonlinear_theory`), with model A's JSON keys (``kappa`` and
     ``df2`` are means over the draws of U, in eigenvalue units of the feature kernel;
     ``kappa1`` has no analogue there and is null) plus the U-sampling errors."""
     import numpy as np
@@ -469,7 +469,7 @@ def _cmd_bap_compute_optimal(args):
 
 def _exponent_arg(model, name, s):
     """A user's exponent: checked with ``Fraction`` (never evaluated); the stripped
-    string goes on to :func:`~numerics._exponent_checks.validate_parameters`."""
+    string goes on to :func:`~scaling_theory.numerics._exponent_checks.validate_parameters`."""
     from fractions import Fraction
 
     if s is None:

@@ -31,14 +31,14 @@ the recorded ordering conditions).  Where a sum's expansion has no further
 pole (Laplace sums), the remainder is smaller than any power of ``X``.
 
 On top: :func:`derive_asymptotics_mrs` and :func:`derive_asymptotics_bap`
-(:class:`~theory.Derivation` objects with ``verify()``), crossover scales,
+(:class:`~scaling_theory.theory.Derivation` objects with ``verify()``), crossover scales,
 the phase diagrams, the compute-optimal allocation of model B and the
 optimally tuned ridge of model A, and :func:`asymptotics_markdown`.
 
 Model A's ``alpha`` (``lambda_I = lambda_+ I^-(1+alpha)``) is not model B's
 (``lambda_k = k^-alpha``): ``alpha_B = 1 + alpha_A``.  Both derivations use the
-symbols of their model's module (:data:`theory.MRS_SYMBOLS`,
-:data:`theory.BAP_SYMBOLS`).
+symbols of their model's module (:data:`scaling_theory.theory.MRS_SYMBOLS`,
+:data:`scaling_theory.theory.BAP_SYMBOLS`).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Model B trained by online SGD (``P = inf``, batch ``B``, step ``eta``), derived.
 
 Each step is checked by :meth:`Derivation.verify` (explicit small cases where the
-statement is about matrices).  The numeric layer (:mod:`numerics._flow_sgd`)
+statement is about matrices).  The numeric layer (:mod:`scaling_theory.numerics._flow_sgd`)
 evaluates the final generating function; a test proves that its hand-written form
 equals the one derived here.
 """

@@ -15,18 +15,18 @@ section *plans* the simulations it needs (:class:`SimJob`) and then *builds*
 its figure, data and text from the theory and the finished simulations.  All
 simulations of all sections run first, under one progress bar, so later
 issues add figures by appending sections.  Sections (a)-(e) are model A
-(ridge regression, :func:`~numerics.mrs_theory_grid` against
-:func:`~numerics.simulate_mrs`); sections (f)-(j) are model B (gradient
-flow, :func:`~numerics.bap_theory` against :func:`~numerics.simulate_bap`);
+(ridge regression, :func:`~scaling_theory.numerics.mrs_theory_grid` against
+:func:`~scaling_theory.numerics.simulate_mrs`); sections (f)-(j) are model B (gradient
+flow, :func:`~scaling_theory.numerics.bap_theory` against :func:`~scaling_theory.numerics.simulate_bap`);
 sections (k)-(l) are model A with nonlinear features (the spectra of
-:func:`numerics._feature_spectra.feature_spectrum`, and the loss past ``N = M`` from
-:func:`numerics._ridge_nonlinear.mrs_nonlinear_theory` against
-:func:`~numerics.simulate_mrs`).  Section (m) simulates nothing: it draws the
-phase diagram of the asymptotics engine (:mod:`theory._asymptotics`,
-:func:`numerics._exponent_checks.phase_diagram_figure`) and tabulates the derived
+:func:`scaling_theory.numerics._feature_spectra.feature_spectrum`, and the loss past ``N = M`` from
+:func:`scaling_theory.numerics._ridge_nonlinear.mrs_nonlinear_theory` against
+:func:`~scaling_theory.numerics.simulate_mrs`).  Section (m) simulates nothing: it draws the
+phase diagram of the asymptotics engine (:mod:`scaling_theory.theory._asymptotics`,
+:func:`scaling_theory.numerics._exponent_checks.phase_diagram_figure`) and tabulates the derived
 exponents and prefactors of both models against the ones measured from the
 high-precision numerics deep in the asymptotic regime
-(:func:`numerics._exponent_checks.exponent_table`).
+(:func:`scaling_theory.numerics._exponent_checks.exponent_table`).
 Model B's exponent ``alpha`` is its own (``lambda_k = k^-alpha``): the report
 uses ``bap_alpha = 2``, which is model A's ``alpha = 1`` (``alpha_B = 1 + alpha_A``).
 

@@ -175,7 +175,7 @@ class SectionResult:
 class Section:
     """A part of the report: ``plan(cfg)`` lists its simulations, ``build(cfg,
     sims, out_dir)`` makes its :class:`SectionResult` (``sims`` maps every
-    job key of the whole report to its :class:`~numerics._simulate_ridge.MRSSimulation`)."""
+    job key of the whole report to its :class:`~scaling_theory.numerics._simulate_ridge.MRSSimulation`)."""
 
     name: str
     title: str

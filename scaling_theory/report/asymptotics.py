@@ -16,7 +16,7 @@ from ._common import (SectionResult, _fmt)
 #: Labels of the exponent table's quantities: (scaling law, regime of the measurement).
 
 
-#: Rows of :func:`numerics._exponent_checks.exponent_table` per (point, dps, sizes), kept for the process:
+#: Rows of :func:`scaling_theory.numerics._exponent_checks.exponent_table` per (point, dps, sizes), kept for the process:
 #: the measurement is deterministic and costs seconds to minutes per point, and the quick report
 #: runs several times in one test session.
 _ASYM_CACHE: dict = {}

@@ -2,7 +2,7 @@
 
 The engine's exponents, prefactors and corrections are compared with the
 high-precision numerics of the actual theory deep in the asymptotic regime:
-model A through its solver (:func:`numerics.mrs_theory`) at ``M`` far beyond
+model A through its solver (:func:`scaling_theory.numerics.mrs_theory`) at ``M`` far beyond
 the sizes, model B through its derived ``t = inf`` and ``N = P = inf``
 formulas with exact ``M = inf`` sums.  The tuned ridge of model A is checked
 against a numerical minimisation of the solver's loss over ``gamma``.

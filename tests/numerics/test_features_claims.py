@@ -16,7 +16,7 @@ What the theory predicts
    feature ``act(u.x)`` is a random vector with the kernel's spectrum ``nu``:
    order 1 are the latent modes ``W_1 lambda_I``, orders ``n >= 2`` the
    products ``W_n lambda_I1 .. lambda_In`` (the extended spectrum,
-   :func:`numerics._feature_spectra.predicted_feature_spectrum`).  The target
+   :func:`scaling_theory.numerics._feature_spectra.predicted_feature_spectrum`).  The target
    ``y = w.x`` lies in the order-1 modes.  At ``T -> inf`` the read-out is the
    best approximation of ``y`` from ``N`` random features; treating them as
    Gaussian vectors of covariance ``diag(nu)`` (Gaussian equivalence in
@@ -33,10 +33,10 @@ What the theory predicts
    * erf (odd: orders 3, 5, ...) at the model's small pre-activation
      variance ``qbar = sigma_u2 sum(lambda) / M``: the order-3 products
      dominate, ``a_ext`` is their derived local exponent
-     (:func:`numerics._feature_spectra.product_spectrum_exponent`, ``1 + alpha``
+     (:func:`scaling_theory.numerics._feature_spectra.product_spectrum_exponent`, ``1 + alpha``
      with logarithmic corrections).
    * relu: the mean-field series diverges (see
-     :func:`~numerics._feature_spectra.predicted_feature_spectrum`), and the
+     :func:`~scaling_theory.numerics._feature_spectra.predicted_feature_spectrum`), and the
      prediction built on its order-2 products fails (below).
 
 Measured (``mrs_nonlinear_theory``, ``T -> inf``, N in [4M, 16M], M = 50):

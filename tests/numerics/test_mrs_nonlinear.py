@@ -2,14 +2,14 @@
 (numerics/_ridge_nonlinear.py).
 
 Expected values come from independent computations: the linear-feature theory
-:func:`numerics.mrs_theory`, closed forms (isotropic spectra, least squares),
+:func:`scaling_theory.numerics.mrs_theory`, closed forms (isotropic spectra, least squares),
 exact population losses by direct linear algebra, a brute-force simulation of
 Gaussian features with the same kernel ``K``, and the finite simulation of
 model A itself.
 
 Theory-versus-simulation comparisons use a *teacher-averaged* simulation
 (:func:`teacher_averaged_instance`): the instances (``U``, training inputs)
-of :func:`numerics.simulate_mrs`, with the average over the teacher ``w`` and
+of :func:`scaling_theory.numerics.simulate_mrs`, with the average over the teacher ``w`` and
 the label noise taken exactly (the losses are quadratic in them).  It has the
 same expectation as ``simulate_mrs`` (tested below, exactly per instance and
 statistically against ``simulate_mrs``) and a several times smaller standard

@@ -3,7 +3,7 @@ generic regime machinery, both models' scaling laws, phases and tables.
 
 Expected values come from closed forms (Beta/Gamma integrals, the Euler
 reflection formula, zeta values) and from exact numerical sums
-(:func:`numerics._exponent_checks.power_law_sum`, an Euler--Maclaurin summation
+(:func:`scaling_theory.numerics._exponent_checks.power_law_sum`, an Euler--Maclaurin summation
 that does not use any asymptotic expansion), never from the engine itself.
 """
 import mpmath
