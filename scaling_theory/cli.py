@@ -727,7 +727,7 @@ def build_parser() -> argparse.ArgumentParser:
     eb.set_defaults(func=_cmd_exponents)
 
     der = sub.add_parser("derive", help="regenerate derivations/ and the generated code",
-                         description="Regenerate derivations/*.md and numerics/_generated_ridge.py from scaling_theory.theory/.")
+                         description="Regenerate derivations/*.md and numerics/_generated_ridge.py from theory/.")
     der.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is stale")
     der.set_defaults(func=_cmd_derive)
 
