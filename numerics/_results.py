@@ -12,6 +12,8 @@ model's parameters, the values, and how they were computed: ``method``,
   rows, at most :data:`MAX_ROWS`);
 * ``result.latex()``: the values as ``name = value`` in LaTeX (numbers as
   ``1.5 \\times 10^{-5}``, ``\\infty``);
+* ``result.info()``: how it was obtained, the same keys for every result (``model``,
+  ``method``, ``precision``, ``converged``, ``residual``, ``accuracy``, ``seeds``);
 * ``result.to_dataframe()``: the curve or grid as a pandas ``DataFrame``
   (one row per point; the scalar fields as ``df.attrs``).  pandas is optional.
 
@@ -55,6 +57,28 @@ class Result:
             seqs = {k: v for k, v in seqs.items() if len(v) == n}
         scalars = {k: v for k, v in d.items() if k not in seqs and not _is_seq(v) and not isinstance(v, dict)}
         return model, seqs, scalars
+
+    def info(self) -> dict:
+        """How the result was obtained, with the same keys for every result: ``model`` (its
+        parameters), ``method``, ``precision`` (``"double"`` or the digits), ``converged``
+        (``None`` where nothing iterates), ``residual`` and ``accuracy`` (``None`` where the
+        result has no such estimate; simulations: ``"sem"``, the standard errors are in the
+        result), ``seeds`` (simulations)."""
+        model = getattr(self, "model", None)
+        dps = getattr(self, "dps", None)
+        acc = getattr(self, "accuracy", None)
+        if acc is None and hasattr(self, "test_loss_sem"):
+            acc = "sem"
+        elif acc is not None and not isinstance(acc, str):
+            acc = [float(a) for a in acc] if hasattr(acc, "__len__") else float(acc)
+        res = getattr(self, "residual", None)
+        if res is not None and not isinstance(res, str):
+            res = [float(r) for r in res.ravel()] if hasattr(res, "ravel") else float(res)
+        return {"model": model.to_dict() if hasattr(model, "to_dict") else model,
+                "method": getattr(self, "method", None) or getattr(self, "test_loss_method", None),
+                "precision": "double" if dps is None else int(dps),
+                "converged": getattr(self, "converged", None),
+                "residual": res, "accuracy": acc, "seeds": getattr(self, "seeds", None)}
 
     def _how(self):
         method = getattr(self, "method", None) or getattr(self, "test_loss_method", None)

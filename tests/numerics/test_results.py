@@ -67,3 +67,14 @@ def test_derivation_shows_its_results_labelled():
     assert md.startswith("**Model B")
     assert "- `ds_dkappa`: $s'(\\kappa) = " in md
     assert len(md) < 6000           # a view, not the 12 kB document
+
+
+def test_info_has_the_same_keys_for_every_result(results):
+    keys = {"model", "method", "precision", "converged", "residual", "accuracy", "seeds"}
+    for key, r in results.items():
+        i = r.info()
+        assert set(i) == keys, key
+        assert isinstance(i["model"], dict) and i["method"]
+    assert results["mrs"].info()["converged"] is True and results["mrs30"].info()["precision"] == 30
+    assert len(results["bap"].info()["accuracy"]) == 3
+    assert results["sim_bap"].info()["accuracy"] == "sem" and results["sim_bap"].info()["seeds"] == 2
