@@ -186,7 +186,8 @@ def _parse(kind, name, s, exact):
 
 def model_args(cls, args, *, exact=False, fixed=None):
     """``(params, grids)`` from parsed flags: the scalar keyword arguments of ``cls`` and,
-    per grid field, the list of values (each value validated by building the model).
+    per grid field, the list of values (each value after the first validated by building the
+    model; the caller builds the first).
 
     ``exact``: real numbers stay strings (exact for mpmath).  Fields whose flag was not
     added (or is ``None``) are left to the model's defaults; ``fixed`` fills required
@@ -203,10 +204,9 @@ def model_args(cls, args, *, exact=False, fixed=None):
         else:
             params[f.name] = _parse(kind, f.name, raw, exact)
     first = {**(fixed or {}), **{k: v[0] for k, v in grids.items()}}
-    for name, values in grids.items():          # validate every value, not only the first
-        for v in values[1:]:
+    for name, values in grids.items():          # every value of a grid, before any work starts;
+        for v in values[1:]:                    # the caller builds (and so checks) the first model
             cls(**{**params, **first, name: v})
-    cls(**{**params, **first})
     return params, grids
 
 
