@@ -9,13 +9,15 @@ power-law tails), and extrapolated:
   ``M`` and the other size so large (``10^(12 + (dps + 5)/alpha)``) that the
   finite-``M`` and ``N/T`` corrections lie below the working precision;
 * model B: the derived one-point formulas (``derive_bap``) evaluated with
-  power-law sums at ``M = inf`` computed here by Euler--Maclaurin summation
-  (:func:`power_law_sum`: a head of ``K ~ dps`` terms, the tail integral in
-  closed form -- an incomplete beta or gamma function -- and Bernoulli
-  corrections from exact Taylor coefficients).  The cost does not depend on
-  ``kappa`` or ``t``, so ``N = 10^12`` costs what ``N = 10`` costs.  (The
-  toolkit's :class:`~scaling_theory.numerics._flow_sums.BAPSpectrum` sums a head of
-  ``~N`` terms and is used only to cross-check these sums at moderate sizes.)
+  power-law sums at ``M = inf`` from the toolkit's one power-law sum engine
+  (:mod:`scaling_theory.numerics._power_sums`, through :func:`power_law_sum`):
+  Euler--Maclaurin summation with a head of ``K ~ dps`` terms, the tail
+  integral in closed form (an incomplete beta or gamma function) and Bernoulli
+  corrections from exact Taylor coefficients.  The cost does not depend on
+  ``kappa`` or ``t``, so ``N = 10^12`` costs what ``N = 10`` costs.  (Model B's
+  solver, :class:`~scaling_theory.numerics._flow_sums.BAPSpectrum`, takes the
+  engine's head-plus-Hurwitz-series route at complex ``kappa``, whose head grows
+  like ``N``; it cross-checks these sums at moderate sizes.)
 
 Local log-log slopes ``d log L / d log X`` (central differences at
 ``X = 10^4 .. 10^12``) converge to the exponent with power-law corrections
@@ -33,8 +35,7 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-import mpmath
-
+from ._power_sums import laplace_sum, resolvent_sum
 from ._precision import context
 
 __all__ = [
@@ -182,6 +183,7 @@ def derived_prefactors(model, alpha, beta=None, *, dps=30, M=None) -> dict:
     carries ``1/M``; default ``M = 1``: then it is ``M <L> N^alpha``).
 
     >>> A = derived_prefactors("bap", 2, 1.5)["loss_vs_t"]      # Gamma(beta) 2^-beta / alpha
+    >>> import mpmath
     >>> abs(A - mpmath.gamma(1.5) * 2 ** -1.5 / 2) < 1e-15
     True
     """
@@ -224,50 +226,22 @@ def _value_at(expr, sub):
 
 
 # ==========================================================================
-# power-law sums at M = inf (Euler--Maclaurin, exact tail integrals)
+# power-law sums at M = inf (the engine of _power_sums)
 # ==========================================================================
-def _binom_series(ctx, p, n):
-    c = [ctx.one]
-    for j in range(1, n + 1):
-        c.append(c[-1] * (p - j + 1) / j)
-    return c
-
-
-def _pow_series(ctx, v, r, n):
-    """Coefficients of ``v^r`` (``v[0] = 1``), Miller's recurrence."""
-    G = [ctx.one]
-    for m in range(1, n + 1):
-        G.append(ctx.fsum(((r + 1) * j - m) * v[j] * G[m - j] for j in range(1, m + 1)) / m)
-    return G
-
-
-def _exp_series(ctx, h, n):
-    """Coefficients of ``exp(h)`` (``h[0] = 0``)."""
-    E = [ctx.one]
-    for m in range(1, n + 1):
-        E.append(ctx.fsum(j * h[j] * E[m - j] for j in range(1, m + 1)) / m)
-    return E
-
-
-def _mul_series(ctx, x, y, n):
-    return [ctx.fsum(x[j] * y[m - j] for j in range(m + 1)) for m in range(n + 1)]
-
-
 def power_law_sum(kind, b, a, x, *, q=1, rate=1, dps=30):
     r"""``sum_{k>=1} k^-b (k^-a + x)^-q`` (``kind="resolvent"``, ``x = kappa > 0``)
     or ``sum_{k>=1} k^-b exp(-rate x k^-a)`` (``kind="laplace"``, ``x = t >= 0``),
     to ``dps`` digits (an mpmath number of a private context).
 
-    Euler--Maclaurin from ``k = K``: ``S = sum_{k<K} f(k) + int_K^inf f
-    + f(K)/2 - sum_j B_2j/(2j)! f^(2j-1)(K)``.  The integral is an incomplete
-    beta function (resolvent) or a lower incomplete gamma function (Laplace),
-    the derivatives come from exact Taylor coefficients of ``f(K(1 + e))``;
-    ``f`` is analytic at distance ``~K`` from ``[K, inf)``, so the remainder is
-    ``~exp(-2 pi K)``.  ``K`` grows with ``dps`` (and, for the Laplace sum,
-    like ``t^(1/(1+a))``); head terms below the working precision are skipped.
+    The toolkit's one power-law sum engine at ``M = inf``
+    (:func:`~scaling_theory.numerics._power_sums.resolvent_sum`,
+    :func:`~scaling_theory.numerics._power_sums.laplace_sum`): Euler--Maclaurin with
+    the tail integral in closed form (incomplete beta resp. gamma function) and
+    exact Taylor coefficients, whose cost does not grow with ``1/kappa`` or ``t``.
     The result does not depend on an asymptotic expansion in ``x``.
 
     >>> s = power_law_sum("resolvent", 2, 2, "1e-3", dps=30)     # sum 1/(1 + 1e-3 k^2)
+    >>> import mpmath
     >>> w = mpmath.MPContext(); w.dps = 40
     >>> t = w.mpf("1e-3") ** -0.5                                # closed form: (pi t coth(pi t) - 1)/2
     >>> abs(w.mpf(s) - (w.pi * t / w.tanh(w.pi * t) - 1) / 2) < w.mpf(10) ** -28
@@ -275,116 +249,18 @@ def power_law_sum(kind, b, a, x, *, q=1, rate=1, dps=30):
     """
     if kind not in ("resolvent", "laplace"):
         raise ValueError(f"kind must be 'resolvent' or 'laplace', got {kind!r}")
+    out = context(dps)
     w = context(dps + _GUARD)
     b, a, xx, rate = w.mpf(b), w.mpf(a), w.mpf(x), w.mpf(rate)
     if not (a > 0 and b > 1):
         raise ValueError(f"need a > 0 and b > 1 for a convergent sum at M = inf, got a={a}, b={b}")
-    if kind == "resolvent" and not xx > 0:
-        raise ValueError(f"kappa must be > 0, got {x}")
-    if kind == "laplace" and xx < 0:
+    if kind == "resolvent":
+        if not xx > 0:
+            raise ValueError(f"kappa must be > 0, got {x}")
+        return out.mpf(resolvent_sum(b, a, xx, q=int(q), ctx=w))
+    if xx < 0:
         raise ValueError(f"t must be >= 0, got {x}")
-    K = max(24, int(0.6 * dps) + 16)
-    for _ in range(_EM_RETRIES):
-        try:
-            if kind == "resolvent":
-                val = _resolvent_sum(w, b, a, xx, int(q), K)
-            else:
-                val = _laplace_sum(w, b, a, rate * xx, K)
-            return context(dps).mpf(val)
-        except _EMDiverged:
-            K *= 2          # the Euler-Maclaurin remainder falls like exp(-c K): start further out
-    raise ArithmeticError(f"power_law_sum({kind!r}, b={b}, a={a}, x={x}): Euler-Maclaurin corrections did "
-                          f"not converge up to K = {K // 2}")
-
-
-_EM_RETRIES = 5
-
-
-class _EMDiverged(ArithmeticError):
-    """The Euler-Maclaurin corrections at this K did not reach the working precision."""
-
-
-def _em_corrections(w, coeffs, K, scale, total):
-    """``- sum_j B_2j/(2j) c_{2j-1} K^-(2j-1)`` times ``scale`` (coefficients computed lazily)."""
-    tol = w.eps * abs(total) if total != 0 else w.eps
-    acc = w.zero
-    small = 0
-    jmax = int(math.pi * K)
-    Kinv = 1 / w.mpf(K)
-    for j in range(1, jmax + 1):
-        c = coeffs(2 * j - 1)
-        term = -w.bernoulli(2 * j) / (2 * j) * c * Kinv ** (2 * j - 1) * scale
-        acc += term
-        small = small + 1 if abs(term) < tol else 0
-        if small >= 2:
-            return acc
-    raise _EMDiverged(f"Euler-Maclaurin corrections did not converge within {jmax} terms")
-
-
-class _Lazy:
-    """Taylor coefficients of a product of series, extended on demand."""
-
-    def __init__(self, w, make, n0=32):
-        self.w, self.make, self.n = w, make, 0
-        self.c = []
-        self._grow(n0)
-
-    def _grow(self, n):
-        self.c = self.make(n)
-        self.n = n
-
-    def __call__(self, m):
-        if m > self.n:
-            self._grow(max(m, 2 * self.n))
-        return self.c[m]
-
-
-def _resolvent_sum(w, b, a, kap, q, K):
-    head = w.fsum(w.power(k, -b) * (w.power(k, -a) + kap) ** (-q) for k in range(1, K))
-    sigma = q - (b - 1) / a
-    yK = kap * w.power(K, a)
-    tK = yK / (1 + yK)
-    if abs(sigma - w.nint(sigma)) < w.mpf(10) ** -8 and sigma <= 0.5:
-        # incomplete beta at a non-positive integer first parameter: quadrature in log y
-        integ = w.quad(lambda u: w.exp(sigma * u) * (1 + w.exp(u)) ** (-q), [w.ln(yK), 0, w.inf])
-    else:
-        integ = w.betainc(sigma, q - sigma, tK, 1)
-    integral = integ * w.power(kap, -sigma) / a
-    D = w.power(K, -a) + kap
-    om = w.power(K, -a) / D
-    scale = w.power(K, -b) * D ** (-q)
-
-    def make(n):
-        Ba = _binom_series(w, -a, n)
-        v = [w.one] + [om * Ba[j] for j in range(1, n + 1)]
-        return _mul_series(w, _binom_series(w, -b, n), _pow_series(w, v, -q, n), n)
-
-    total = head + integral + scale / 2
-    return total + _em_corrections(w, _Lazy(w, make), K, scale, total)
-
-
-def _laplace_sum(w, b, a, tau, K):
-    """``sum_k k^-b exp(-tau k^-a)``."""
-    if tau == 0:
-        return w.zeta(b)
-    # E-M derivatives stay tame when a tau K^-a <= pi K / 2 (the Taylor coefficients of
-    # exp(-tau k^-a) at K grow like (a tau K^-a)^m / m!)
-    K = max(K, int(math.ceil(float((2 * a * tau / w.pi) ** (1 / (1 + a))))) + 1)
-    beta_ = (b - 1) / a
-    cut = w.dps * math.log(10) + 40 + float(beta_) * max(0.0, float(w.ln(tau)))
-    kmin = int(float((tau / cut) ** (1 / a))) if tau > cut else 1
-    head = w.fsum(w.power(k, -b) * w.exp(-tau * w.power(k, -a)) for k in range(max(1, kmin), K))
-    Y = tau * w.power(K, -a)
-    integral = w.gammainc(beta_, 0, Y) * w.power(tau, -beta_) / a
-    scale = w.power(K, -b) * w.exp(-Y)
-
-    def make(n):
-        Ba = _binom_series(w, -a, n)
-        h = [w.zero] + [-Y * Ba[j] for j in range(1, n + 1)]
-        return _mul_series(w, _binom_series(w, -b, n), _exp_series(w, h, n), n)
-
-    total = head + integral + scale / 2
-    return total + _em_corrections(w, _Lazy(w, make), K, scale, total)
+    return out.mpf(laplace_sum(b, a, rate * xx, ctx=w))
 
 
 # ==========================================================================

@@ -17,22 +17,15 @@ partial fractions turn them into these one-point sums,
 (``F_x^{(2)}`` on the diagonal), so a kernel on ``n`` contour nodes costs
 ``O(n)`` sums and ``O(n^2)`` arithmetic, not ``O(n^2 M)``.
 
-Power laws (``lambda_k = k^-alpha``, ``x_k = k^-p``).  The head
-``k < A`` is summed directly; the tail ``k >= A`` is expanded in
-``lambda_k / kappa`` (``|lambda_A/kappa| <= 1/4`` by the choice of ``A``)::
-
-    sum_{k>=A} k^-p (lambda_k + kappa)^-q
-        = kappa^-q A^-p sum_{j>=0} binom(q+j-1, j) (-lambda_A/kappa)^j Z_A(p + j alpha),
-    Z_A(s) = sum_{k=A}^{M} (k/A)^-s = A^s (zeta(s, A) - zeta(s, M + 1)),
-
-with the Hurwitz zeta function (``scipy.special.zeta``; ``mpmath.zeta`` where the
-double-precision form would under/overflow or ``s`` is close to 1; the digamma
-function at ``s = 1``).  The terms fall at least like ``(j + 1) 4^-j``, so 34
-of them give double precision and ``prec/2 + 10`` give ``prec`` bits.  The
-head size is ``A ~ (4/|kappa|)^(1/alpha)``: it depends on the smallest
-``|kappa|`` asked for, never on ``M`` (``M = inf`` is allowed for ``alpha > 1``);
-where ``A`` would exceed ``M/2`` the finite sum is taken directly.  Arrays of
-``lambda`` and ``w*`` are always summed directly.
+Power laws (``lambda_k = k^-alpha``, ``x_k = k^-p``) use the one power-law sum
+engine, :mod:`scaling_theory.numerics._power_sums`: a head ``k < A`` summed
+directly (kept per instance, shared by the four weights and both ``q``) and the
+tail ``k >= A`` as a Hurwitz-zeta series in ``lambda_k/kappa``
+(:func:`~scaling_theory.numerics._power_sums.tail_series`), with
+``A ~ (4/|kappa|)^(1/alpha)`` set by the smallest ``|kappa|`` asked for, never
+by ``M`` (``M = inf`` is allowed for ``alpha > 1``); the cross sums use the
+same tail zetas.  The ``N = P = inf`` decay is the engine's Laplace sum.
+Arrays of ``lambda`` and ``w*`` are always summed directly.
 
 Every function has a double-precision path (``kappa`` a 1-D complex array) and
 an mpmath path (``ctx`` an ``mpmath.MPContext``, ``kappa`` a list of ``mpc``).
@@ -40,125 +33,17 @@ an mpmath path (``ctx`` an ``mpmath.MPContext``, ``kappa`` a list of ``mpc``).
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
-from scipy import special
 
-from ._limits import format_bytes
-from ._precision import context
+from ._power_sums import (J_DOUBLE, MAX_HEAD, RHO, RHO_MP, SumTooLarge, head_start, hurwitz_sum,
+                          laplace_sum, power_head, tail_series, tail_zetas)
 
-__all__ = ["BAPSpectrum", "WEIGHTS"]
+__all__ = ["BAPSpectrum", "WEIGHTS", "MAX_HEAD", "SumTooLarge"]
 
 #: The four weights of the resolvent sums.
 WEIGHTS = ("l", "l2", "u", "ul")
-_J_DOUBLE = 34          # tail terms in double precision: (J + 1) 4^-J < 1e-19
-#: Most terms of a spectrum summed directly (5 arrays of 2^24 doubles: 640 MiB).
-MAX_HEAD = 2**24
-
-
-class SumTooLarge(ValueError):
-    """A spectral sum would need more than :data:`MAX_HEAD` direct terms."""
-
-
-_RHO = 4.0              # |kappa| / lambda_A >= _RHO (double)
-_RHO_MP = 16.0          # the same in mpmath: prec/4 + 12 tail terms
 _CHUNK = 1 << 21
-_MIN_HEAD = 8
-
-
-def _head_start(alpha, kappa_min, rho=_RHO):
-    """First tail index ``A`` with ``lambda_A <= kappa_min / rho``, on a quarter-octave grid."""
-    need = (rho / kappa_min) ** (1.0 / alpha) if kappa_min > 0 else math.inf
-    need = max(need, float(_MIN_HEAD + 1))
-    if not math.isfinite(need) or need > 2.0 ** 60:
-        return math.inf
-    return int(math.ceil(2.0 ** (math.ceil(4 * math.log2(need)) / 4)))
-
-
-@lru_cache(maxsize=4096)
-def _tail_zetas_double(p, alpha, A, M, J):
-    """``Z_A(p + j alpha)`` for ``j = 0..J-1`` (double)."""
-    s = p + alpha * np.arange(J)
-    out = np.empty(J)
-    lnA = math.log(A)
-    ctx = None
-    for j, sj in enumerate(s):
-        if sj > 1.05 and sj * lnA < 650:
-            v = special.zeta(sj, A) * math.exp(sj * lnA)
-            if math.isfinite(M):
-                zM = special.zeta(sj, M + 1.0)
-                v -= zM * math.exp(sj * lnA) if zM > 0 else 0.0
-            out[j] = v
-        else:
-            if ctx is None:
-                ctx = context(30)
-            out[j] = float(_zeta_scaled_mp(ctx, ctx.mpf(sj), A, M))
-    return out
-
-
-@lru_cache(maxsize=16)
-def _em_coefficients(prec):
-    """``B_{2m}/(2m)!`` for ``m = 1..prec`` as mpf at ``prec`` bits."""
-    ctx = context(prec=prec)
-    return ctx, [ctx.bernoulli(2 * m) / ctx.factorial(2 * m) for m in range(1, prec + 1)]
-
-
-def _zeta_scaled_mp(ctx, s, A, M):
-    """``A^s sum_{k=A}^{M} k^-s`` in ``ctx`` (``M`` may be inf; ``s > 1`` then).
-
-    Direct terms up to ``B = max(A, (s + prec)/pi)``, then Euler--Maclaurin from
-    ``B``: the corrections fall like ``((s + 2m)/(2 pi B))^{2m}``, at least ``4^-m``.
-    (``mpmath.zeta(s, A)`` is not used: at integer ``A`` it subtracts a partial
-    sum from ``zeta(s)`` and loses ``s log10(A)`` digits.)
-    """
-    inf_M = math.isinf(M)
-    if inf_M and not s > 1:
-        raise ValueError(f"sum of k^-s to infinity diverges for s = {s}")
-    B = max(int(A), int((float(s) + ctx.prec) / math.pi) + 2)
-    lnA = ctx.ln(A)
-    # direct terms (1 + m/A)^-s < 2^-(prec + 10) beyond m ~ A (2^((prec + 10)/s) - 1)
-    expo = (ctx.prec + 10) / float(s)
-    n_direct = A * (2.0 ** expo - 1) + 2 if expo < 60 else math.inf
-    if n_direct < B - A or (not inf_M and B >= M):
-        last = int(A + n_direct) if inf_M else int(min(M, A + n_direct))
-        return ctx.fsum(ctx.exp(-s * (ctx.ln(k) - lnA)) for k in range(int(A), last + 1))
-    head = ctx.fsum(ctx.exp(-s * (ctx.ln(k) - lnA)) for k in range(int(A), B))
-    # everything below is scaled by A^s
-    Bm = ctx.mpf(B)
-    lnB = ctx.ln(Bm)
-    fB = ctx.exp(-s * (lnB - lnA))                    # (B/A)^-s
-    if inf_M:
-        body = Bm * fB / (s - 1) + fB / 2
-    else:
-        Mm = ctx.mpf(M)
-        fM = ctx.exp(-s * (ctx.ln(Mm) - lnA))
-        L = ctx.ln(Mm / Bm)
-        one_s = 1 - s
-        body = Bm * fB * (ctx.expm1(one_s * L) / one_s if one_s != 0 else L) + (fB + fM) / 2
-    # + sum_m B_{2m}/(2m)! (f^{(2m-1)}(M) - f^{(2m-1)}(B)),  f^{(n)}(x) = (-1)^n (s)_n x^{-s-n}
-    _, coef = _em_coefficients(ctx.prec + 20)
-    tol = ctx.eps * abs(body) / 4
-    rf = s                                            # (s)_{2m-1}
-    pB = fB / Bm                                      # (B/A)^-s B^-(2m-1)
-    iB2 = 1 / (Bm * Bm)
-    if not inf_M:
-        pM = fM / Mm
-        iM2 = 1 / (Mm * Mm)
-    for m in range(1, len(coef) + 1):
-        c = coef[m - 1] * rf
-        term = c * pB if inf_M else c * (pB - pM)
-        body += term
-        if abs(term) < tol:
-            break
-        n = 2 * m - 1
-        rf *= (s + n) * (s + n + 1)
-        pB *= iB2
-        if not inf_M:
-            pM *= iM2
-    else:
-        raise FloatingPointError(f"Euler-Maclaurin for zeta({s}, {A}) did not converge")
-    return head + body
 
 
 class BAPSpectrum:
@@ -223,10 +108,7 @@ class BAPSpectrum:
     def total(self, weight):
         """``sum_k x_k`` (``total("u")`` is ``L(0)``)."""
         if self.power_law:
-            p = self.p[weight]
-            if self.ctx is None:
-                return float(_tail_zetas_double(float(p), float(self.alpha), 1, self.M, 1)[0])
-            return _zeta_scaled_mp(self.ctx, p, 1, self.M)
+            return hurwitz_sum(self.p[weight], self.M, self.ctx)
         return float(np.sum(self.x[weight])) if self.ctx is None else self.ctx.fsum(self.x[weight])
 
     def lam_u(self):
@@ -240,32 +122,20 @@ class BAPSpectrum:
 
     # -- head arrays ----------------------------------------------------------------
     def _head(self, A):
-        """``lambda_k`` and the weights for ``k = 1..A-1`` (cached); at most :data:`MAX_HEAD`
-        terms (:class:`SumTooLarge` beyond: the sizes or times ask for sums this module cannot
-        shorten)."""
-        if A - 1 > MAX_HEAD:
-            raise SumTooLarge(f"the spectral sums would need {A - 1:.3g} terms summed directly (about "
-                              f"{format_bytes(8.0 * 5 * (A - 1))}), more than {MAX_HEAD}")
+        """``lambda_k`` and the weights for ``k = 1..A-1`` (kept per instance; at most
+        :data:`MAX_HEAD` terms, :class:`SumTooLarge` beyond: the sizes or times ask for sums
+        that cannot be shortened)."""
         if A not in self._heads:
-            ctx = self.ctx
-            if ctx is None:
-                k = np.arange(1, A, dtype=float)
-                lam = k ** -float(self.alpha)
-                x = {w: k ** -float(p) for w, p in self.p.items()}
-            else:
-                ks = [ctx.mpf(i) for i in range(1, A)]
-                lam = [ctx.power(k, -self.alpha) for k in ks]
-                x = {w: [ctx.power(k, -p) for k in ks] for w, p in self.p.items()}
             if len(self._heads) > 8:
                 self._heads.clear()
-            self._heads[A] = (lam, x)
+            self._heads[A] = power_head(self.alpha, self.p, A, self.ctx)
         return self._heads[A]
 
     def _split(self, kappa_min):
         """Head end ``A`` (tail ``k >= A``), or ``None`` for a direct full sum."""
         if not self.power_law:
             return None
-        A = _head_start(float(self.alpha), float(kappa_min), _RHO if self.ctx is None else _RHO_MP)
+        A = head_start(float(self.alpha), float(kappa_min), RHO if self.ctx is None else RHO_MP)
         if math.isinf(A):
             if math.isinf(self.M):
                 raise FloatingPointError(f"|kappa| = {float(kappa_min):.3g} too small for the M = inf sums")
@@ -310,14 +180,8 @@ class BAPSpectrum:
             for w, q in keys:
                 out[w, q][i:i + step] = (R if q == 1 else R2) @ x[w]
         if A is not None:
-            alpha = float(self.alpha)
-            y = -(A ** -alpha) / kap
             for w, q in keys:
-                p = float(self.p[w])
-                Z = _tail_zetas_double(p, alpha, A, self.M, _J_DOUBLE)
-                c = Z * (1.0 if q == 1 else np.arange(1, _J_DOUBLE + 1))
-                series = np.polynomial.polynomial.polyval(y, c)
-                out[w, q] += kap ** -q * A ** -p * series
+                out[w, q] += tail_series(self.p[w], self.alpha, A, self.M, kap, q)
         return out
 
     def _F_mp(self, kap, weights, qs):
@@ -331,31 +195,15 @@ class BAPSpectrum:
             lam, x = self._head(int(self.M) + 1 if A is None else A)
         else:
             A, lam, x = None, self.lam, self.x
-        J = ctx.prec // 4 + 12
-        zetas, zetas2 = {}, {}
-        if A is not None:
-            lamA = ctx.power(A, -self.alpha)
-            for w in weights:
-                zetas[w] = _tail_zetas_mp(ctx, self.p[w], self.alpha, A, self.M, J)[::-1]
-                zetas2[w] = [z * (J - i) for i, z in enumerate(zetas[w])]
         xs = [x[w] for w in weights]
         for k in kap:
             R = [1 / (l + k) for l in lam]
             for w, xw in zip(weights, xs):
-                s1 = ctx.fdot(xw, R) if 1 in qs else None
-                s2 = ctx.fdot(xw, [r * r for r in R]) if 2 in qs else None
-                if A is not None:
-                    y = -lamA / k
-                    p = self.p[w]
-                    Ap = ctx.power(A, -p)
-                    if s1 is not None:
-                        s1 += Ap / k * ctx.polyval(zetas[w], y)
-                    if s2 is not None:
-                        s2 += Ap / (k * k) * ctx.polyval(zetas2[w], y)
-                if s1 is not None:
-                    out[w, 1].append(s1)
-                if s2 is not None:
-                    out[w, 2].append(s2)
+                for q in qs:
+                    v = ctx.fdot(xw, R if q == 1 else [r * r for r in R])
+                    if A is not None:
+                        v += tail_series(self.p[w], self.alpha, A, self.M, k, q, ctx)
+                    out[w, q].append(v)
         return out
 
     # -- cross sums (double) ----------------------------------------------------------
@@ -410,11 +258,11 @@ class BAPSpectrum:
             lamA = A ** -alpha
             U = (-lamA / kap)[:, None]
             V = (-lamA / kap)[None, :]
-            Zs = {w: _tail_zetas_double(float(self.p[w]), alpha, A, self.M, _J_DOUBLE) for w in weights}
+            Zs = {w: tail_zetas(self.p[w], alpha, A, self.M, J_DOUBLE) for w in weights}
             H = np.ones((K, K), dtype=complex)
             Vp = np.ones((1, K), dtype=complex)
             acc = {w: Zs[w][0] * H for w in weights}
-            for j in range(1, _J_DOUBLE):
+            for j in range(1, J_DOUBLE):
                 Vp = Vp * V
                 H = U * H + Vp
                 for w in weights:
@@ -426,69 +274,15 @@ class BAPSpectrum:
 
     # -- N = P = inf closed form ----------------------------------------------------
     def decay(self, t):
-        """``sum_k u_k exp(-2 lambda_k t)`` at each time (the N = P = inf loss)."""
+        """``sum_k u_k exp(-2 lambda_k t)`` at each time (the N = P = inf loss): the engine's
+        Laplace sum for power laws."""
         ctx = self.ctx
         out = []
         for x in t:
-            if not self.power_law:
-                if ctx is None:
-                    out.append(float(np.sum(self.x["u"] * np.exp(-2 * self.lam * float(x)))))
-                else:
-                    out.append(ctx.fsum(u * ctx.exp(-2 * l * x) for l, u in zip(self.lam, self.x["u"])))
-                continue
-            # head k < A, tail k >= A expanded in 2 lambda_k t <= 1/4 (exponential series)
-            A = _head_start(float(self.alpha), 0.5 / float(x)) if x > 0 else 1
-            if math.isinf(self.M) and A > MAX_HEAD:
-                # late times at M = inf: Euler-Maclaurin with the exact incomplete-gamma tail, whose
-                # cost does not grow with t (numerics._exponent_checks.power_law_sum)
-                from ._exponent_checks import power_law_sum
-
-                dps = 20 if ctx is None else ctx.dps + 5
-                v = power_law_sum("laplace", self.p["u"], self.alpha, x, rate=2, dps=dps)
-                out.append(float(v) if ctx is None else ctx.mpf(v))
-                continue
-            if not math.isinf(self.M) and (math.isinf(A) or A - 1 >= self.M / 2):
-                A = int(self.M) + 1
-                tail = False
+            if self.power_law:
+                out.append(laplace_sum(self.p["u"], self.alpha, 2 * x, M=self.M, ctx=ctx))
+            elif ctx is None:
+                out.append(float(np.sum(self.x["u"] * np.exp(-2 * self.lam * float(x)))))
             else:
-                if math.isinf(A):
-                    raise FloatingPointError(f"t = {float(x):.3g} too large for the M = inf sum")
-                tail = True
-            lam, xs = self._head(A) if A > 1 else ((np.empty(0), {"u": np.empty(0)}) if ctx is None
-                                                    else ([], {"u": []}))
-            if ctx is None:
-                head = float(np.sum(xs["u"] * np.exp(-2 * lam * float(x))))
-            else:
-                head = ctx.fsum(u * ctx.exp(-2 * l * x) for l, u in zip(lam, xs["u"]))
-            if tail:
-                p = self.p["u"]
-                if ctx is None:
-                    J = 40
-                    Z = _tail_zetas_double(float(p), float(self.alpha), A, self.M, J)
-                    z = -2.0 * float(x) * A ** -float(self.alpha)
-                    c = Z / special.factorial(np.arange(J))
-                    head += A ** -float(p) * float(np.polynomial.polynomial.polyval(z, c))
-                else:
-                    J = ctx.prec // 2 + 12
-                    Z = _tail_zetas_mp(ctx, p, self.alpha, A, self.M, J)
-                    z = -2 * x * ctx.power(A, -self.alpha)
-                    c = [Zj / ctx.factorial(j) for j, Zj in enumerate(Z)]
-                    head += ctx.power(A, -p) * ctx.polyval(c[::-1], z)
-            out.append(head)
+                out.append(ctx.fsum(u * ctx.exp(-2 * l * x) for l, u in zip(self.lam, self.x["u"])))
         return np.array(out) if ctx is None else out
-
-
-def _tail_zetas_mp(ctx, p, alpha, A, M, J):
-    key = (ctx.prec, str(p), str(alpha), A, M, J)
-    hit = _MP_ZETA_CACHE.get(key)
-    if hit is None:
-        work = context(prec=ctx.prec + 40)
-        pw, aw = work.mpf(p), work.mpf(alpha)
-        hit = [ctx.mpf(_zeta_scaled_mp(work, pw + j * aw, A, M)) for j in range(J)]
-        if len(_MP_ZETA_CACHE) > 256:
-            _MP_ZETA_CACHE.clear()
-        _MP_ZETA_CACHE[key] = hit
-    return hit
-
-
-_MP_ZETA_CACHE: dict = {}
