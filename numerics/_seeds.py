@@ -5,17 +5,23 @@ A model supplies a function ``instance(rng) -> (test_row, train_row, info)``;
 instance from ``numpy.random.SeedSequence(seed).spawn(seeds)`` (results do not
 depend on order), shows a progress bar, checks the losses are finite and
 returns the per-seed arrays with their means and standard errors.
+
+The instances run where the executor says (:mod:`~scaling_theory.numerics._parallel`:
+serially, on a local Dask cluster or on any Dask cluster), always with one BLAS
+thread, and are stacked in seed order, so the averages are bitwise the same for
+any number of workers.  With a ``key`` and an executor that carries a cache,
+instances already computed are taken from the cache.
 """
 from __future__ import annotations
 
+import json
 import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
-
 from ._limits import MAX_SEEDS, check_count
+from ._parallel import resolve
 
 __all__ = ["SeedAverage", "run_seeds"]
 
@@ -35,8 +41,30 @@ class SeedAverage:
     info: tuple
 
 
-def run_seeds(instance, width, *, seeds, seed, progress, desc, what) -> SeedAverage:
+def _seeded(instance, ss):
+    return instance(np.random.default_rng(ss))
+
+
+def simulation_key(model, **grid):
+    """A string naming a simulation: the model's parameters and the ridges or times (JSON)."""
+    d = dict(model.to_dict())
+    for name, values in grid.items():
+        d[name] = [float(v) for v in np.asarray(values, dtype=float).ravel()]
+    return json.dumps(d, sort_keys=True, separators=(",", ":"))
+
+
+def instance_key(key, seed, i):
+    """Cache key of instance ``i`` (child ``i`` of ``SeedSequence(seed)``) of the computation ``key``."""
+    return f"{key}|seed={seed}|instance={i}"
+
+
+def run_seeds(instance, width, *, seeds, seed, progress, desc, what, workers=None, key=None) -> SeedAverage:
     """Run ``instance(rng)`` once per seed and average (SEM with ddof = 1).
+
+    ``workers``: ``None`` (the executor set by ``_parallel.using``, else serial), ``0``
+    (serial), ``K`` (a local cluster of ``K`` processes), a ``distributed.Client`` or an
+    ``Executor``.  ``key``: a string naming the computation (model, grid, method), used to
+    cache instances when the executor has a cache.
 
     Examples
     --------
@@ -57,10 +85,12 @@ def run_seeds(instance, width, *, seeds, seed, progress, desc, what) -> SeedAver
     children = np.random.SeedSequence(seed).spawn(seeds)
     test = np.empty((seeds, width))
     train = np.empty((seeds, width))
-    info = []
-    for i, ss in enumerate(tqdm(children, desc=desc, disable=not progress)):
-        test[i], train[i], extra = instance(np.random.default_rng(ss))
-        info.append(extra)
+    info = [None] * seeds
+    keys = None if key is None or seed is None else [instance_key(key, seed, i) for i in range(seeds)]
+    with resolve(workers) as ex:
+        for i, (t_row, r_row, extra) in ex.map(_seeded, [(instance, ss) for ss in children], keys=keys,
+                                                progress=progress, desc=desc):
+            test[i], train[i], info[i] = t_row, r_row, extra
     if not (np.all(np.isfinite(test)) and np.all(np.isfinite(train))):
         raise FloatingPointError(f"non-finite losses in the simulation of {what}")
     root = math.sqrt(seeds)

@@ -63,7 +63,7 @@ import numpy as np
 import scipy.linalg
 
 from ._limits import check_memory, largest
-from ._seeds import run_seeds
+from ._seeds import run_seeds, simulation_key
 from ._models import check_axis, BAPModel
 from ._results import SimulationResult
 
@@ -500,6 +500,7 @@ def simulate_bap(
     seeds: int = 8,
     seed: int | None = 0,
     progress: bool = False,
+    workers=None,
 ) -> BAPSimulation:
     """Average test and train losses of model B over independent instances.
 
@@ -520,6 +521,11 @@ def simulate_bap(
         Root seed; ``None`` draws fresh entropy (not reproducible).
     progress : bool
         Show a ``tqdm`` progress bar over the instances.
+    workers : int, distributed.Client or Executor, optional
+        Where the instances run: ``0`` serially, ``K`` on a local Dask cluster of ``K``
+        processes, or on the cluster of a client; default serial (or the executor set by
+        ``scaling_theory.numerics._parallel.using``).  Every instance runs with one BLAS
+        thread, so the result is bitwise the same for any choice.
 
     Returns
     -------
@@ -547,7 +553,8 @@ def simulate_bap(
         return test, train, None
 
     avg = run_seeds(instance, times.size, seeds=seeds, seed=seed, progress=progress,
-                    desc="model B instances", what=repr(model))
+                    desc="model B instances", what=repr(model), workers=workers,
+                    key=simulation_key(model, times=times))
     return BAPSimulation(
         model=model,
         times=times,

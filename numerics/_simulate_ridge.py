@@ -30,7 +30,7 @@ import scipy.linalg
 from numpy.polynomial.hermite import hermgauss
 
 from ._limits import check_memory, largest
-from ._seeds import run_seeds
+from ._seeds import run_seeds, simulation_key
 from ._models import check_axis, MRSModel
 from ._results import SimulationResult
 
@@ -429,6 +429,7 @@ def simulate_mrs(
     seed: int | None = 0,
     gammas=None,
     progress: bool = False,
+    workers=None,
 ) -> MRSSimulation:
     """Average test and train losses of model A over independent instances.
 
@@ -448,6 +449,11 @@ def simulate_mrs(
         Ridges (finite, >= 0). Default ``(model.gamma,)``.
     progress : bool
         Show a ``tqdm`` progress bar over the instances.
+    workers : int, distributed.Client or Executor, optional
+        Where the instances run: ``0`` serially, ``K`` on a local Dask cluster of ``K``
+        processes, or on the cluster of a client; default serial (or the executor set by
+        ``scaling_theory.numerics._parallel.using``).  Every instance runs with one BLAS
+        thread, so the result is bitwise the same for any choice.
 
     Returns
     -------
@@ -466,7 +472,8 @@ def simulate_mrs(
     model = _check_model(model)
     gammas = _check_gammas(gammas, model)
     avg = run_seeds(lambda rng: _instance_losses(model, rng, gammas), gammas.size, seeds=seeds,
-                    seed=seed, progress=progress, desc="model A instances", what=repr(model))
+                    seed=seed, progress=progress, desc="model A instances", what=repr(model),
+                    workers=workers, key=simulation_key(model, gammas=gammas))
     return MRSSimulation(
         model=model,
         gammas=gammas,
