@@ -51,6 +51,8 @@ from .numerics import (ACTIVATIONS, ArraySpectrum, BAPModel, BAPSimulation, BAPT
                        spectral_trace)
 from .theory import (Derivation, asymptotic_exponents, asymptotic_prefactors, derive_bap,  # noqa: E402
                      derive_bap_sgd, derive_feature_extension, derive_mrs, phase_diagram)
+from .numerics._parallel import Executor  # noqa: E402
+from .sweep import SweepRun, SweepSpec, load_sweep, plot_sweep, sweep  # noqa: E402
 
 
 def _version() -> str:
@@ -73,6 +75,8 @@ __all__ = [
     "bap_theory", "BAPTheory", "bap_train_loss_infinite_width",
     # simulation
     "simulate_mrs", "MRSSimulation", "simulate_bap", "BAPSimulation",
+    # sweeps (Dask, stored, resumable)
+    "sweep", "SweepSpec", "SweepRun", "load_sweep", "plot_sweep", "Executor",
     # spectra
     "PowerLawSpectrum", "ArraySpectrum", "spectral_sums", "spectral_trace",
     "feature_spectrum", "FeatureSpectrum", "feature_spectrum_exponents", "FeatureExponents",

@@ -246,22 +246,13 @@ def _cmd_spectrum(args):
 
 
 def _cmd_simulate(args):
-    from scaling_theory.numerics import simulate_mrs
-
     seeds = _int("seeds", args.seeds, low=2)
     seed = _int("seed", args.seed, low=0)
     _check_grid("--N, --T, --gamma", len(_split("N", args.N)) * len(_split("T", args.T))
                 * len(_split("gamma", args.gamma)), "simulate", "simulated points")
     model, Ns, Ts, gammas = _mrs_model(args, exact=False)
-    points = []
-    for N, T in itertools.product(Ns, Ts):
-        sim = simulate_mrs(model.replace(N=N, T=T), seeds=seeds, seed=seed, gammas=gammas,
-                           progress=not args.no_progress)
-        for j, g in enumerate(sim.gammas):
-            points.append({"N": N, "T": T, "gamma": float(g),
-                           "test_loss": float(sim.test_loss[j]), "test_loss_sem": float(sim.test_loss_sem[j]),
-                           "train_loss": float(sim.train_loss[j]), "train_loss_sem": float(sim.train_loss_sem[j]),
-                           "seeds": sim.seeds, "seed": sim.seed, "test_loss_method": sim.test_loss_method})
+    with _executor(args) as ex:
+        points = _mrs_sim_points(model, Ns, Ts, gammas, seeds, seed, args, ex)
     base = {k: v for k, v in model.to_dict().items() if k not in ("N", "T", "gamma")}
     if args.json:
         if len(points) == 1:
@@ -273,6 +264,27 @@ def _cmd_simulate(args):
           f"noise_var = {args.noise_var}; {seeds} seeds from seed {seed})")
     print(_table(points, ["N", "T", "gamma", "test_loss", "test_loss_sem", "train_loss", "train_loss_sem"]))
     return 0
+
+
+def _executor(args):
+    from scaling_theory.numerics._parallel import Executor
+
+    return Executor(_int("workers", args.workers, low=0))
+
+
+def _mrs_sim_points(model, Ns, Ts, gammas, seeds, seed, args, ex):
+    from scaling_theory.numerics import simulate_mrs
+
+    points = []
+    for N, T in itertools.product(Ns, Ts):
+        sim = simulate_mrs(model.replace(N=N, T=T), seeds=seeds, seed=seed, gammas=gammas,
+                           progress=not args.no_progress, workers=ex)
+        for j, g in enumerate(sim.gammas):
+            points.append({"N": N, "T": T, "gamma": float(g),
+                           "test_loss": float(sim.test_loss[j]), "test_loss_sem": float(sim.test_loss_sem[j]),
+                           "train_loss": float(sim.train_loss[j]), "train_loss_sem": float(sim.train_loss_sem[j]),
+                           "seeds": sim.seeds, "seed": sim.seed, "test_loss_method": sim.test_loss_method})
+    return points
 
 
 _EQUATIONS = (
@@ -380,11 +392,12 @@ def _cmd_bap_simulate(args):
     models, times = _bap_models(args)
     keys = ("test_loss", "test_loss_sem", "train_loss", "train_loss_sem")
     points = []
-    for m in models:
-        sim = simulate_bap(m, times, seeds=seeds, seed=seed, progress=not args.no_progress)
-        points.append({"N": m.N, "P": m.P, "t": [float(t) for t in sim.times],
-                       **{k: [float(v) for v in getattr(sim, k)] for k in keys},
-                       "seeds": sim.seeds, "seed": sim.seed, "method": sim.method})
+    with _executor(args) as ex:
+        for m in models:
+            sim = simulate_bap(m, times, seeds=seeds, seed=seed, progress=not args.no_progress, workers=ex)
+            points.append({"N": m.N, "P": m.P, "t": [float(t) for t in sim.times],
+                           **{k: [float(v) for v in getattr(sim, k)] for k in keys},
+                           "seeds": sim.seeds, "seed": sim.seed, "method": sim.method})
     if args.json:
         base = {k: v for k, v in models[0].to_dict().items() if k not in ("N", "P")}
         if len(points) == 1:
@@ -590,6 +603,70 @@ def _version():
         return "unknown"
 
 
+_WORKERS_HELP = ("0: serial in this process [0]; K: a local Dask cluster of K processes (one BLAS thread "
+                 "each; the same numbers bitwise)")
+
+_SWEEP_COMMANDS = {("mrs", "loss"), ("mrs", "simulate"), ("bap", "loss"), ("bap", "simulate")}
+
+
+def _sweep_spec(args):
+    """The sweep of ``sweep --file`` or of the command after the sweep's own flags."""
+    from scaling_theory.numerics._models import BAPModel, MRSModel
+    from scaling_theory.sweep import SweepSpec, read_spec
+
+    if args.file is not None:
+        if args.rest:
+            raise _UsageError(f"file: give the sweep as --file or as a command, not both (got {' '.join(args.rest)!r})")
+        return read_spec(args.file)
+    if not args.rest:
+        raise _UsageError("command: give --file SPEC or a command such as 'mrs simulate --M 1000 --alpha 1 "
+                          "--N 100,200 --T 400 --seeds 64'")
+    inner = build_parser().parse_args(args.rest)        # usage errors exit 2 with argparse's message
+    pair = (inner.command, getattr(inner, f"{inner.command}_command", None))
+    if pair not in _SWEEP_COMMANDS:
+        raise _UsageError(f"command: a sweep runs mrs loss, mrs simulate, bap loss or bap simulate, got "
+                          f"{' '.join(args.rest[:2])!r}")
+    model, kind = pair
+    d = {"model": model, "kind": kind}
+    digits = getattr(inner, "precision", None)
+    if kind == "loss" and digits is not None:
+        d["dps"] = _int("precision", digits)
+    if kind == "simulate":
+        d["seeds"] = _int("seeds", inner.seeds, low=2)
+    d["seed"] = _int("seed", getattr(inner, "seed", "0"), low=0)
+    if model == "mrs":
+        params, grids = model_args(MRSModel, inner)
+        d["gamma"] = [float(g) for g in grids.pop("gamma")]
+        if kind == "loss" and params.get("activation", "linear") != "linear":
+            d["u_draws"] = _int("u_draws", inner.u_draws, low=2)
+    else:
+        params, grids = model_args(BAPModel, inner)
+        d["t"] = _times(inner.t)
+    d["params"], d["grid"] = params, grids
+    return SweepSpec.from_dict(d)
+
+
+def _cmd_sweep(args):
+    from scaling_theory.sweep import sweep
+
+    try:
+        spec = _sweep_spec(args)
+    except SystemExit as exc:                           # the inner command's usage error
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    workers = None if args.workers is None else _int("workers", args.workers, low=0)
+    if args.scheduler is not None and workers is not None:
+        raise _UsageError("workers: --workers sizes the embedded cluster; with --scheduler the cluster's "
+                          "own workers run the tasks")
+    run = sweep(spec, args.store, resume=args.resume, workers=workers, scheduler=args.scheduler,
+                progress=not args.no_progress)
+    if args.json:
+        _dump({**run.to_dict(), "spec": spec.to_dict()})
+    else:
+        print(run)
+        print(f"  load with: python -c \"import scaling_theory as st; print(st.load_sweep('{args.store}'))\"")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from scaling_theory.numerics._models import BAPModel, MRSModel
 
@@ -624,6 +701,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_flags(sim, MRSModel)
     sim.add_argument("--seeds", default="8", metavar="K", help="instances, >= 2 [8]")
     sim.add_argument("--seed", default="0", metavar="S", help="root seed, >= 0 [0]")
+    sim.add_argument("--workers", default="0", metavar="K", help=_WORKERS_HELP)
     sim.add_argument("--json", action="store_true", help="print JSON")
     sim.add_argument("--no-progress", action="store_true", help="no progress bar (stderr)")
     sim.set_defaults(func=_cmd_simulate)
@@ -672,6 +750,7 @@ def build_parser() -> argparse.ArgumentParser:
     bs.add_argument("--t", required=True, metavar="T[,T...]", help="training times t >= 0 (comma-separated)")
     bs.add_argument("--seeds", default="8", metavar="K", help="instances, >= 2 [8]")
     bs.add_argument("--seed", default="0", metavar="S", help="root seed, >= 0 [0]")
+    bs.add_argument("--workers", default="0", metavar="K", help=_WORKERS_HELP)
     bs.add_argument("--json", action="store_true", help="print JSON")
     bs.add_argument("--no-progress", action="store_true", help="no progress bar (stderr)")
     bs.set_defaults(func=_cmd_bap_simulate)
@@ -730,6 +809,28 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Regenerate derivations/*.md and numerics/_generated_ridge.py from theory/.")
     der.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is stale")
     der.set_defaults(func=_cmd_derive)
+
+    sw = sub.add_parser(
+        "sweep", help="run a sweep on Dask: stored as it goes, resumable after a kill",
+        description="Run the theory or finite simulations over a grid (and seeds) as tasks on Dask: an "
+                    "embedded local cluster (one process per core) by default, an existing cluster with "
+                    "--scheduler, serial with --workers 0. Each finished task is written to DIR/sweep.sqlite "
+                    "at once; run again with --resume to finish a killed sweep. The sweep is a --file "
+                    "(.toml or .json) or one of the commands mrs loss, mrs simulate, bap loss, bap simulate "
+                    "with its flags, after the sweep's own, e.g.: scaling-theory sweep --store runs/A mrs "
+                    "simulate --M 1000 --alpha 1 --N 100,200,400 --T 400 --seeds 64")
+    sw.add_argument("--store", required=True, metavar="DIR", help="folder of the store (DIR/sweep.sqlite)")
+    sw.add_argument("--resume", action="store_true", help="continue the sweep in DIR: run only missing tasks")
+    sw.add_argument("--workers", default=None, metavar="K",
+                    help="0: serial; K: local cluster of K processes [one per core]")
+    sw.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="address of a running Dask scheduler, e.g. tcp://10.0.0.1:8786")
+    sw.add_argument("--file", default=None, metavar="SPEC", help="sweep file (.toml or .json)")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar (stderr)")
+    sw.add_argument("--json", action="store_true", help="print what ran as JSON")
+    sw.add_argument("rest", nargs=argparse.REMAINDER, metavar="COMMAND ...",
+                    help="mrs loss|simulate or bap loss|simulate and their flags")
+    sw.set_defaults(func=_cmd_sweep)
 
     rep = sub.add_parser("reproduce", help="write the report (figures, data, summary.md)",
                          description="Theory curves against simulations: figures, JSON/CSV data, summary.md.")
