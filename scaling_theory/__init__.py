@@ -52,7 +52,7 @@ from .numerics import (ACTIVATIONS, ArraySpectrum, BAPModel, BAPSimulation, BAPT
 from .theory import (Derivation, asymptotic_exponents, asymptotic_prefactors, derive_bap,  # noqa: E402
                      derive_bap_sgd, derive_feature_extension, derive_mrs, phase_diagram)
 from .numerics._parallel import Executor  # noqa: E402
-from .sweep import SweepRun, SweepSpec, load_sweep, plot_sweep, sweep  # noqa: E402
+from .sweeps import SweepRun, SweepSpec, load_sweep, plot_sweep, sweep  # noqa: E402
 
 
 def _version() -> str:

@@ -113,7 +113,8 @@ def _sizes(name, text):
 #: The library's parameter names and the flags a user types for them: every model field's
 #: generated flag, and the other commands' flags.
 _OTHER_FLAGS = {"t": "--t", "times": "--t", "dps": "--precision", "precision": "--precision", "seeds": "--seeds",
-                "seed": "--seed", "u_draws": "--u-draws", "out": "--out"}
+                "seed": "--seed", "u_draws": "--u-draws", "out": "--out", "workers": "--workers",
+                "scheduler": "--scheduler", "file": "--file", "store": "--store", "command": "COMMAND"}
 
 
 def _all_flags():

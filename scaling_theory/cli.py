@@ -612,7 +612,7 @@ _SWEEP_COMMANDS = {("mrs", "loss"), ("mrs", "simulate"), ("bap", "loss"), ("bap"
 def _sweep_spec(args):
     """The sweep of ``sweep --file`` or of the command after the sweep's own flags."""
     from scaling_theory.numerics._models import BAPModel, MRSModel
-    from scaling_theory.sweep import SweepSpec, read_spec
+    from scaling_theory.sweeps import SweepSpec, read_spec
 
     if args.file is not None:
         if args.rest:
@@ -647,7 +647,7 @@ def _sweep_spec(args):
 
 
 def _cmd_sweep(args):
-    from scaling_theory.sweep import sweep
+    from scaling_theory.sweeps import sweep
 
     try:
         spec = _sweep_spec(args)
