@@ -56,6 +56,7 @@ Public names: :func:`simulate_bap`, :func:`simulate_bap_instance`,
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from dataclasses import dataclass
 
@@ -493,6 +494,21 @@ class BAPSimulation(SimulationResult):
         return "\n".join([head, *self._rows("t", self.times)])
 
 
+def _instance(model, times, steps, rng):
+    test, train = _instance_losses(model, rng, times, steps)
+    return test, train, None
+
+
+def simulation_plan(model: BAPModel, times):
+    """``(model, times, instance, key)`` of :func:`simulate_bap`: the checked model and times, the
+    function ``instance(rng) -> (test, train, None)`` of one instance and the cache key."""
+    model = _check_model(model)
+    times, steps = _check_times(times, model)
+    if model.batch is not None:
+        _check_sgd_work(model, steps)
+    return model, times, functools.partial(_instance, model, times, steps), simulation_key(model, times=times)
+
+
 def simulate_bap(
     model: BAPModel,
     times,
@@ -543,18 +559,9 @@ def simulate_bap(
     >>> sim.method
     'gradient flow (eigendecomposition)'
     """
-    model = _check_model(model)
-    times, steps = _check_times(times, model)
-    if model.batch is not None:
-        _check_sgd_work(model, steps)
-
-    def instance(rng):
-        test, train = _instance_losses(model, rng, times, steps)
-        return test, train, None
-
+    model, times, instance, key = simulation_plan(model, times)
     avg = run_seeds(instance, times.size, seeds=seeds, seed=seed, progress=progress,
-                    desc="model B instances", what=repr(model), workers=workers,
-                    key=simulation_key(model, times=times))
+                    desc="model B instances", what=repr(model), workers=workers, key=key)
     return BAPSimulation(
         model=model,
         times=times,

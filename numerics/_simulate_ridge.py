@@ -22,6 +22,7 @@ Public names: :func:`simulate_mrs`, :func:`simulate_mrs_instance`,
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -422,6 +423,18 @@ class MRSSimulation(SimulationResult):
         return "\n".join([head, *self._rows("gamma", self.gammas)])
 
 
+def _instance(model, gammas, rng):
+    return _instance_losses(model, rng, gammas)
+
+
+def simulation_plan(model: MRSModel, gammas=None):
+    """``(model, gammas, instance, key)`` of :func:`simulate_mrs`: the checked model and ridges,
+    the function ``instance(rng) -> (test, train, method)`` of one instance and the cache key."""
+    model = _check_model(model)
+    gammas = _check_gammas(gammas, model)
+    return model, gammas, functools.partial(_instance, model, gammas), simulation_key(model, gammas=gammas)
+
+
 def simulate_mrs(
     model: MRSModel,
     *,
@@ -469,11 +482,9 @@ def simulate_mrs(
     >>> bool(np.all(sim.test_loss < null))
     True
     """
-    model = _check_model(model)
-    gammas = _check_gammas(gammas, model)
-    avg = run_seeds(lambda rng: _instance_losses(model, rng, gammas), gammas.size, seeds=seeds,
-                    seed=seed, progress=progress, desc="model A instances", what=repr(model),
-                    workers=workers, key=simulation_key(model, gammas=gammas))
+    model, gammas, instance, key = simulation_plan(model, gammas)
+    avg = run_seeds(instance, gammas.size, seeds=seeds, seed=seed, progress=progress,
+                    desc="model A instances", what=repr(model), workers=workers, key=key)
     return MRSSimulation(
         model=model,
         gammas=gammas,

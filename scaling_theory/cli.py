@@ -579,13 +579,15 @@ def _cmd_reproduce(args):
     from scaling_theory.report import reproduce
 
     seeds = None if args.seeds is None else _int("seeds", args.seeds, low=2)
-    r = reproduce(args.out, seeds=seeds, quick=args.quick, progress=not args.no_progress)
+    workers = None if args.workers is None else _int("workers", args.workers, low=0)
+    r = reproduce(args.out, seeds=seeds, quick=args.quick, progress=not args.no_progress, workers=workers,
+                  resume=args.resume)
     tv = r["headline"]["theory_vs_simulation"]
     print(f"report written to {Path(r['out_dir']).resolve()} in {r['timings']['total']:.1f} s")
     print(f"  summary: {r['summary']}")
     for f in r["figures"]:
         print(f"  figure:  {f}")
-    print(f"  data:    {r['json']}, {r['csv']}")
+    print(f"  data:    {r['json']}, {r['csv']}, {Path(r['out_dir']) / 'simulations.sqlite'} (every instance)")
     print(f"  theory vs simulation (away from the peak): max {_num(tv['max_abs_deviation_sem'])} sem, "
           f"{_num(tv['max_abs_deviation_percent'])} %")
     return 0
@@ -837,6 +839,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="report", metavar="DIR", help="output folder [report]")
     rep.add_argument("--seeds", default=None, metavar="K", help="instances per simulated point [10]")
     rep.add_argument("--quick", action="store_true", help="tiny sizes (seconds), for tests")
+    rep.add_argument("--workers", default=None, metavar="K",
+                     help="simulations: 0 serial, K a local Dask cluster of K processes [one per core]")
+    rep.add_argument("--resume", action="store_true",
+                     help="keep the simulated instances already in DIR/simulations.sqlite (a killed run "
+                          "loses nothing) and run only the missing ones")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep.set_defaults(func=_cmd_reproduce)
     return p

@@ -287,14 +287,13 @@ def _task(spec_dict, point, instance):
         # child `instance` of SeedSequence(seed): the instance simulate_mrs / simulate_bap would draw
         rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(instance,)))
         if spec.model == "mrs":
-            from scaling_theory.numerics._simulate_ridge import _check_gammas, _instance_losses
+            from scaling_theory.numerics._simulate_ridge import simulation_plan
 
-            test, train, method = _instance_losses(model, rng, _check_gammas(xs, model))
+            test, train, method = simulation_plan(model, xs)[2](rng)
         else:
-            from scaling_theory.numerics._simulate_flow import METHODS, _check_times, _instance_losses, _method
+            from scaling_theory.numerics._simulate_flow import METHODS, _method, simulation_plan
 
-            times, steps = _check_times(xs, model)
-            test, train = _instance_losses(model, rng, times, steps)
+            test, train, _ = simulation_plan(model, xs)[2](rng)
             method = METHODS[_method(model)]
         return {"test": [float(v) for v in test], "train": [float(v) for v in train],
                 "method": method, "extra": {}}

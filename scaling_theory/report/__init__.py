@@ -47,13 +47,13 @@ import time
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
-from tqdm import tqdm
 
 from scaling_theory.numerics._models import BAPModel
 
-from ._common import (SIM_THREADS, ReportConfig, SimJob, SectionResult, Section, _job_seed, _finite, _pm,
+from ._common import (ReportConfig, SimJob, SectionResult, Section, _job_seed, _finite, _pm,
                       _fmt)
 from .ridge import (_scaling_plan, _scaling_build, _duality_build, _peak_plan, _peak_build, _plateau_plan,
                     _plateau_build)
@@ -88,30 +88,53 @@ SECTIONS = [
 ]
 
 
-def _run_jobs(jobs, cfg, progress):
-    from threadpoolctl import threadpool_limits
+#: The report's store of simulated instances (inside the report folder).
+STORE_FILE = "simulations.sqlite"
 
+
+def _prefetch(seen, cfg, executor, progress):
+    """Run every instance of every planned simulation as one flat list of tasks on ``executor``
+    (whose cache, the report's store, keeps each as it finishes)."""
+    from scaling_theory.numerics._seeds import _seeded, instance_key
+    from scaling_theory.numerics._simulate_flow import simulation_plan as plan_b
+    from scaling_theory.numerics._simulate_ridge import simulation_plan as plan_a
+
+    args, keys = [], []
+    for key, job in seen.items():
+        m = job.model
+        _, _, instance, skey = (plan_b(m, list(job.times)) if isinstance(m, BAPModel)
+                                else plan_a(m, list(job.gammas)))
+        seed = _job_seed(cfg.seed, job.seed_key or key)
+        for i, child in enumerate(np.random.SeedSequence(seed).spawn(cfg.seeds)):
+            args.append((instance, child))
+            keys.append(instance_key(skey, seed, i))
+    for _ in executor.map(_seeded, args, keys=keys, progress=progress, desc="report simulations"):
+        pass
+
+
+def _run_jobs(jobs, cfg, progress, workers=0, store=None):
+    """The simulations of the planned jobs: first every instance on ``workers`` (prefetched into
+    ``store``), then each simulation from the store, so the numbers are those of a serial run."""
     from scaling_theory.numerics import simulate_bap, simulate_mrs
+    from scaling_theory.numerics._parallel import Executor
 
     sims, seen, job_times = {}, {}, {}
     for job in jobs:  # a key may be planned by several sections: simulate it once
         seen.setdefault(job.key, job)
     t0 = time.perf_counter()
-    with threadpool_limits(limits=SIM_THREADS), \
-            tqdm(total=len(seen), desc="report simulations", unit="point", disable=not progress) as bar:
-        for key, job in seen.items():
-            m = job.model
-            t1 = time.perf_counter()
-            if isinstance(m, BAPModel):
-                bar.set_postfix_str(f"B: M={m.M} N={m.N} P={m.P} E={m.ensemble}", refresh=False)
-                sims[key] = simulate_bap(m, list(job.times), seeds=cfg.seeds,
-                                         seed=_job_seed(cfg.seed, job.seed_key or key), progress=False)
-            else:
-                bar.set_postfix_str(f"M={m.M} N={m.N} T={m.T}", refresh=False)
-                sims[key] = simulate_mrs(m, seeds=cfg.seeds, seed=_job_seed(cfg.seed, job.seed_key or key),
-                                         gammas=list(job.gammas), progress=False)
-            job_times[key] = time.perf_counter() - t1
-            bar.update(1)
+    if store is not None and seen:
+        with Executor(workers, cache=store) as ex:
+            _prefetch(seen, cfg, ex, progress)
+    cached = Executor(0, cache=store)
+    for key, job in seen.items():
+        m = job.model
+        t1 = time.perf_counter()
+        seed = _job_seed(cfg.seed, job.seed_key or key)
+        if isinstance(m, BAPModel):
+            sims[key] = simulate_bap(m, list(job.times), seeds=cfg.seeds, seed=seed, workers=cached)
+        else:
+            sims[key] = simulate_mrs(m, seeds=cfg.seeds, seed=seed, gammas=list(job.gammas), workers=cached)
+        job_times[key] = time.perf_counter() - t1
     return sims, time.perf_counter() - t0, job_times
 
 
@@ -126,7 +149,8 @@ def _stats(rows):
                                        or abs(r["deviation_rel"]) <= 0.03)}
 
 
-def reproduce(out_dir, *, seeds=None, quick=False, progress=True, sections=None) -> dict:
+def reproduce(out_dir, *, seeds=None, quick=False, progress=True, sections=None, workers=None,
+              resume=False) -> dict:
     """Run the report and write it to ``out_dir``.
 
     Parameters
@@ -145,6 +169,13 @@ def reproduce(out_dir, *, seeds=None, quick=False, progress=True, sections=None)
         One ``tqdm`` bar (stderr) over the simulations.
     sections : list of Section, optional
         Default :data:`SECTIONS`.
+    workers : int >= 0, optional
+        The simulations' instances run as tasks of the sweep engine: ``0`` serially, ``K`` on a
+        local Dask cluster of ``K`` processes (default: one per core).  The numbers do not
+        depend on it (one BLAS thread per task, seeds per instance).
+    resume : bool
+        Keep the instances already in ``out_dir/simulations.sqlite`` (written as each finishes,
+        so a killed run loses nothing) and run only the missing ones; otherwise start afresh.
 
     Returns
     -------
@@ -157,9 +188,17 @@ def reproduce(out_dir, *, seeds=None, quick=False, progress=True, sections=None)
     if isinstance(cfg.seeds, bool) or not isinstance(cfg.seeds, int) or cfg.seeds < 2:
         raise ValueError(f"seeds must be an integer >= 2, got {cfg.seeds!r}")
     final = prepare_out_dir(out_dir)
+    from scaling_theory.sweeps import Store
+
+    store_file = final / STORE_FILE
+    if not resume:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(store_file) + suffix).unlink(missing_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".partial-", dir=final))
     try:
-        r = _reproduce_into(stage, cfg, SECTIONS if sections is None else sections, progress, t_start)
+        with Store(store_file) as store:
+            r = _reproduce_into(stage, cfg, SECTIONS if sections is None else sections, progress, t_start,
+                                workers, store)
         _publish(stage, final)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -200,11 +239,11 @@ def _publish(stage: Path, final: Path) -> None:
     os.replace(stage / "summary.md", final / "summary.md")
 
 
-def _reproduce_into(out, cfg, sections, progress, t_start) -> dict:
+def _reproduce_into(out, cfg, sections, progress, t_start, workers=0, store=None) -> dict:
     t0 = time.perf_counter()
     jobs = [job for s in sections for job in s.plan(cfg)]
     t_plan = time.perf_counter() - t0
-    sims, t_sim, job_times = _run_jobs(jobs, cfg, progress)
+    sims, t_sim, job_times = _run_jobs(jobs, cfg, progress, workers, store)
 
     results, timings = {}, {"plan": t_plan, "simulations": t_sim}
     for s in sections:
