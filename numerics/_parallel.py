@@ -40,6 +40,7 @@ import contextlib
 import contextvars
 import numbers
 import os
+import warnings
 
 from tqdm import tqdm
 
@@ -121,10 +122,17 @@ class Executor:
                     raise ConnectionError(f"no Dask scheduler answers at {self.scheduler} ({exc})") from None
                 self._own = [self._client]
             else:
-                cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None,
-                                       env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                                            "MKL_NUM_THREADS": "1"})
+                try:
+                    cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address=None,
+                                           env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                                                "MKL_NUM_THREADS": "1"})
+                except (OSError, RuntimeError, TimeoutError) as exc:
+                    # no local cluster here (no processes, no loopback): the same numbers, serially
+                    warnings.warn(f"could not start a local Dask cluster ({' '.join(str(exc).split())}); "
+                                  "running serially", RuntimeWarning, stacklevel=3)
+                    self.serial = True
+                    return None
                 self._client = Client(cluster)
                 self._own = [self._client, cluster]
         return self._client
@@ -183,13 +191,13 @@ class Executor:
     def _run(self, fn, arglist, todo):
         if not todo:
             return
-        if self.serial:
+        client = self.client
+        if client is None:
             for i in todo:
                 yield i, _run_one(fn, arglist[i])
             return
         from distributed import as_completed
 
-        client = self.client
         futures = {}
         for i in todo:
             fut = client.submit(_run_one, fn, arglist[i], pure=False, retries=2)
