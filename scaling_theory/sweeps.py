@@ -544,7 +544,9 @@ def sweep(spec, store, *, resume=False, workers=None, scheduler=None, client=Non
     t0 = time.perf_counter()
     with Store(store, spec, resume=resume) as st:
         done = st.done()
-        todo = [t for t in spec.tasks() if t[0] not in done]
+        # the last grid points are usually the largest: submit them first, so that no worker is
+        # left with one long task at the end (the results do not depend on the order)
+        todo = [t for t in reversed(spec.tasks()) if t[0] not in done]
         spec_dict = spec.to_dict()
         ex = Executor(workers, scheduler=scheduler, client=client)
         try:

@@ -247,6 +247,13 @@ def test_a_worker_killed_mid_task_does_not_stop_the_sweep(tmp_path):
             th.join(timeout=5)
         assert workers[0].poll() is not None, "the worker was not killed during the sweep"
         assert run.ran == 24
+        # the command line on the same cluster (one worker left)
+        cli_store = tmp_path / "cli"
+        assert main(["sweep", "--store", str(cli_store), "--scheduler", address, "--no-progress", "--json",
+                     "mrs", "simulate", "--M", "300", "--alpha", "1", "--noise-var", "0.01", "--N", "20,60",
+                     "--T", "90", "--gamma", "0,0.01", "--seeds", "3", "--seed", "5"]) == 0
+        st.sweep(MRS_SIM, tmp_path / "cli-serial", workers=0, progress=False)
+        assert _frames_equal(st.load_sweep(cli_store), st.load_sweep(tmp_path / "cli-serial"))
         st.sweep(SLOW_SIM, tmp_path / "whole", workers=0, progress=False)
         assert _frames_equal(st.load_sweep(store), st.load_sweep(tmp_path / "whole"))
     finally:
