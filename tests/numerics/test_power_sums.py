@@ -155,3 +155,21 @@ def test_both_models_and_the_asymptotics_use_this_engine():
     ctx = context(30)
     assert power_law_sum("resolvent", 2.2, 1.5, "1e-5", q=2, dps=30) == \
         pytest.approx(resolvent_sum(2.2, 1.5, "1e-5", q=2, ctx=ctx), rel=1e-29)
+
+
+@pytest.mark.parametrize("n", [1, 100])
+def test_routes_agree_at_the_cost_crossover(n, monkeypatch):
+    """Double precision sums ``M`` terms directly while that is cheaper than Euler--Maclaurin
+    (``direct_is_cheaper``); at the crossover size both routes agree to 1e-12."""
+    from scaling_theory.numerics import _power_sums as ps
+
+    K = ps.em_head_size(2.0)
+    M = next(m for m in range(1000, 10**7, 50) if not ps.direct_is_cheaper(m, n, K))
+    assert ps.direct_is_cheaper(M - 50, n, K)
+    kaps = np.logspace(-7, 1, n)
+    chans = [(0.5, 0.5, 0, 1), (1.5, 0.5, 0, 2)]
+    direct = ps.em_resolvent(2.0, chans, kaps, M - 1)
+    monkeypatch.setattr(ps, "direct_is_cheaper", lambda *a: False)
+    em = ps.em_resolvent(2.0, chans, kaps, M - 1)
+    for d, e in zip(direct, em):
+        assert np.all(np.abs(d - e) <= 1e-12 * np.abs(d))
