@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from ._power_sums import GUARD_BITS, _chunks, em_head_size, em_resolvent, hurwitz_sum
+from ._power_sums import GUARD_BITS, _chunks, direct_is_cheaper, em_head_size, em_resolvent, hurwitz_sum
 from ._precision import context
 
 __all__ = [
@@ -178,27 +178,31 @@ class SpectralSums:
     c2: object
 
 
-def direct_term_count(spectrum, ctx=None):
-    """Number of terms :func:`spectral_sums` sums one by one.
+def direct_term_count(spectrum, ctx=None, n=1):
+    """Number of terms :func:`spectral_sums` sums one by one (at ``n`` values of ``kappa``).
 
-    ``len(lambdas)`` for an :class:`ArraySpectrum`; ``M`` for a small power
-    law and the (``M``-independent) head size ``K`` otherwise.
+    ``len(lambdas)`` for an :class:`ArraySpectrum`.  For a power law, ``M`` where summing
+    every term is cheaper than the Euler--Maclaurin route (double precision: ``M n`` up to
+    about ``1.5 x 10^5``; mpmath: ``M <= 4 K``), otherwise the ``M``-independent head size
+    ``K``: the cost is bounded at every ``M``.
 
     Examples
     --------
     >>> import math
-    >>> direct_term_count(PowerLawSpectrum(1, 10**3)) == direct_term_count(
+    >>> direct_term_count(PowerLawSpectrum(1, 10**6)) == direct_term_count(
     ...     PowerLawSpectrum(1, 10**12)) == direct_term_count(PowerLawSpectrum(1, math.inf))
     True
+    >>> direct_term_count(PowerLawSpectrum(1, 1000))      # cheaper than the tail formulas
+    1000
     """
     if isinstance(spectrum, ArraySpectrum):
         return int(spectrum.lambdas.size)
     if not isinstance(spectrum, PowerLawSpectrum):
         raise TypeError(f"spectrum must be a PowerLawSpectrum or ArraySpectrum, got {spectrum!r}")
     K = em_head_size(1.0 + float(spectrum.alpha), ctx)
-    if spectrum.M <= _DIRECT_FACTOR * K:
-        return int(spectrum.M)
-    return K
+    direct = (spectrum.M <= _DIRECT_FACTOR * K if ctx is not None
+              else spectrum.M != math.inf and direct_is_cheaper(spectrum.M, n, K))
+    return int(spectrum.M) if direct else K
 
 
 
