@@ -151,29 +151,34 @@ def _binomials(e, n):
     return out
 
 
-def _power_next(G, v, r):
-    """Append the next coefficient of ``v^r`` (``v[0] = 1``) to ``G`` (Miller's recurrence)."""
+def _dot(xs, ys):
+    """``sum x y`` for numpy arrays (a loop) or mpmath numbers (``fdot``: exact products,
+    one rounding, several times faster than the loop)."""
+    x0 = xs[0]
+    if hasattr(x0, "context") and hasattr(x0.context, "fdot"):
+        return x0.context.fdot(xs, ys)
+    acc = 0
+    for x, y in zip(xs, ys):
+        acc = acc + x * y
+    return acc
+
+
+def _power_next(G, v, jv, r):
+    """Append the next coefficient of ``v^r`` (``v[0] = 1``, ``jv[j] = j v[j]``) to ``G``:
+    Miller's recurrence ``G_m = (1/m) sum_j ((r + 1) j - m) v_j G_{m-j}`` as two dot products."""
     m = len(G)
-    acc = 0
-    for j in range(1, m + 1):
-        acc = acc + (r * j - (m - j)) * v[j] * G[m - j]
-    G.append(acc / m)
+    rev = G[m - 1::-1]
+    G.append(((r + 1) * _dot(jv[1:m + 1], rev) - m * _dot(v[1:m + 1], rev)) / m)
 
 
-def _exp_next(E, h):
-    """Append the next coefficient of ``exp(h)`` (``h[0] = 0``) to ``E``."""
+def _exp_next(E, jh):
+    """Append the next coefficient of ``exp(h)`` (``h[0] = 0``, ``jh[j] = j h[j]``) to ``E``."""
     m = len(E)
-    acc = 0
-    for j in range(1, m + 1):
-        acc = acc + j * h[j] * E[m - j]
-    E.append(acc / m)
+    E.append(_dot(jh[1:m + 1], E[m - 1::-1]) / m)
 
 
 def _product_coef(x, y, n):
-    acc = 0
-    for j in range(n + 1):
-        acc = acc + x[j] * y[n - j]
-    return acc
+    return _dot(x[:n + 1], y[n::-1])
 
 
 class _End:
@@ -191,6 +196,7 @@ class _End:
         self.chans, self.scales = chans, scales
         self.binom_a = [1]
         self.inner = [one * 0]
+        self.j_inner = [one * 0]
         self.G = {}                       # per q (resolvent) or one exp series
         self.binom_e = {}
         self.H = [[] for _ in chans]
@@ -202,7 +208,24 @@ class _End:
                 i = len(self.binom_a)
                 self.binom_a.append(self.binom_a[-1] * (self.a - i + 1) / i)
             self.inner.append(self.inner_scale * self.binom_a[j])
+            self.j_inner.append(j * self.inner[j])
         return self.inner
+
+    def negligible(self, ch, n, target):
+        """Whether a Cauchy bound on this end's ``n``-th correction is below ``target``.
+
+        On the disc ``|I - I0| <= I0/2`` (``|arg I| <= pi/6``; for ``a <= 3`` then
+        ``Re(c I^a) >= 0`` and ``|1 + c I^a| >= |c I^a|``) the resolvent summand is at most
+        ``|scale| 2^(a q + |e|) / x0^q``, so ``|f^(n)(I0)| <= n! sup (2/I0)^n`` and the
+        correction ``|B_(n+1)|/(n+1)! |f^(n)|`` is below ``4 sup n! / (2 pi)^(n+1) (2/I0)^n``.
+        """
+        if self.kind != "resolvent" or float(self.a) > 3:
+            return False
+        e, q = self.chans[ch]
+        with np.errstate(under="ignore", over="ignore", divide="ignore"):
+            sup = abs(self.scales[ch]) * 2.0 ** (float(self.a) * q + abs(float(e))) / abs(self.inner_scale) ** q
+            bound = 4 * sup * math.factorial(n) / (2 * math.pi) ** (n + 1) * (2 / self.I0) ** n
+        return bool(np.all(bound < target))
 
     def coef(self, ch, n):
         """``scale * c_n`` of channel ``ch``."""
@@ -212,11 +235,10 @@ class _End:
         inner = self._inner(n)
         while len(G) <= n:
             if self.kind == "resolvent":
-                # v = 1 + sum_j x0 binom(a, j) e^j, G = v^-q
-                v = [self.one] + inner[1:]
-                _power_next(G, v, -q)
+                # v = 1 + sum_j x0 binom(a, j) e^j, G = v^-q (v_0 = 1 never enters the recurrence)
+                _power_next(G, inner, self.j_inner, -q)
             else:
-                _exp_next(G, inner)
+                _exp_next(G, self.j_inner)
         H = self.H[ch]
         if e == 0:
             return self.scales[ch] * G[n]
@@ -228,9 +250,12 @@ class _End:
         return self.scales[ch] * H[n]
 
 
-def _euler_maclaurin(ends, totals, kmax, bk, tol, what):
+def _euler_maclaurin(ends, totals, kmax, bk, tol, what, skip_far=False):
     """Add ``sum_k B_2k/(2k)! sum_ends sign f^(2k-1)(I0)`` to every channel's total until two
-    consecutive corrections are below ``tol`` relative to it; ``bk(k) = B_2k/(2k)``."""
+    consecutive corrections are below ``tol`` relative to it; ``bk(k) = B_2k/(2k)``.
+
+    With ``skip_far``, an end whose Cauchy bound on the correction is already below the target
+    (:meth:`_End.negligible`: the far end ``M`` of a large finite sum) is not expanded."""
     n_ch = len(totals)
     small_run = 0
     for k in range(1, kmax + 1):
@@ -240,6 +265,8 @@ def _euler_maclaurin(ends, totals, kmax, bk, tol, what):
         for ch in range(n_ch):
             acc = 0
             for end in ends:
+                if skip_far and end.negligible(ch, nn, tol * abs(totals[ch])):
+                    continue
                 with np.errstate(under="ignore"):
                     acc = acc + end.sign * end.coef(ch, nn) * end.I0 ** -nn
             term = b * acc
@@ -391,7 +418,8 @@ def _em_resolvent_double(a, chans, c, M):
         n[i] = n[i] + integral + 0.5 * state[0].scales[i] + (0.5 * state[1].scales[i] if finite_B else 0.0)
     kmax = max(3, math.floor(math.pi * A * _sigma(a)))
     bern = special.bernoulli(2 * kmax)
-    return _euler_maclaurin(state, n, kmax, lambda k: bern[2 * k] / (2 * k), _TOL_DOUBLE, "resolvent sum")
+    return _euler_maclaurin(state, n, kmax, lambda k: bern[2 * k] / (2 * k), _TOL_DOUBLE, "resolvent sum",
+                            skip_far=True)
 
 
 def _em_resolvent_mp(w, a, chans, c, M, K):
@@ -443,7 +471,7 @@ def _em_resolvent_mp(w, a, chans, c, M, K):
     kmax = max(3, math.floor(math.pi * A * _sigma(float(a))))
     tol = w.ldexp(1, -(w.prec - GUARD_BITS + 8))
     return _euler_maclaurin(state, totals, kmax, lambda k: w.bernoulli(2 * k) / (2 * k), tol,
-                            "resolvent sum")
+                            "resolvent sum", skip_far=True)
 
 
 def em_resolvent(a, chans, c, M, ctx=None, K=None):
