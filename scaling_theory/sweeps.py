@@ -58,6 +58,8 @@ __all__ = ["SweepSpec", "SweepRun", "sweep", "load_sweep", "plot_sweep", "read_s
            "StoreError"]
 
 STORE_NAME = "sweep.sqlite"
+#: Most tasks in one sweep (the list of tasks and the store's index stay small).
+MAX_TASKS = 10**6
 FORMAT = "scaling-theory sweep"
 FORMAT_VERSION = 1
 _AXES = {"mrs": ("N", "T"), "bap": ("N", "P")}
@@ -160,6 +162,8 @@ class SweepSpec:
         return spec
 
     def __post_init__(self):
+        object.__setattr__(self, "params", dict(self.params))     # never the caller's dicts
+        object.__setattr__(self, "grid", dict(self.grid))
         axes = _AXES[self.model]
         extra = set(self.grid) - set(axes)
         if extra:
@@ -193,7 +197,18 @@ class SweepSpec:
         if self.dps is not None and (isinstance(self.dps, bool) or not isinstance(self.dps, numbers.Integral)
                                      or not 5 <= self.dps <= 10000):
             raise ValueError(f"dps must be an integer from 5 to 10000, got {self.dps!r}")
-        self.models()          # every grid point is a valid model (ValueError naming the parameter)
+        n_tasks = len(self.points()) * (self.seeds if self.kind == "simulate" else 1)
+        if n_tasks > MAX_TASKS:
+            raise ValueError(f"grid: {n_tasks:.3g} tasks (grid points x seeds), more than {MAX_TASKS:.0e} in "
+                             "one sweep; split it into several stores")
+        models = self.models()  # every grid point is a valid model (ValueError naming the parameter)
+        if self.kind == "simulate":            # and fits in memory, before any task starts
+            if self.model == "mrs":
+                from scaling_theory.numerics._simulate_ridge import simulation_plan
+            else:
+                from scaling_theory.numerics._simulate_flow import simulation_plan
+            for m in models:
+                simulation_plan(m, list(self.x))
 
     def to_dict(self):
         """The sweep as stored (JSON-ready; ``inf`` as "inf")."""
@@ -278,10 +293,22 @@ def read_spec(path):
 # ==========================================================================
 # the tasks (run on the workers)
 # ==========================================================================
-def _task(spec_dict, point, instance):
-    """Run one task; returns ``{"test": [...], "train": [...], "method": str, "extra": {...}}``."""
-    spec = SweepSpec.from_dict(spec_dict)
-    model = spec.models()[point]
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """What a task needs: the sweep's settings without the grid (small to send to a worker)."""
+
+    model: str
+    kind: str
+    x: tuple
+    seed: int
+    dps: int | None
+    u_draws: int
+
+
+def _task(job, model, instance):
+    """Run one task of ``job`` at one grid point (``model``); returns ``{"test": [...],
+    "train": [...], "method": str, "extra": {...}}``."""
+    spec = job
     xs = np.asarray(spec.x, dtype=float)
     if spec.kind == "simulate":
         # child `instance` of SeedSequence(seed): the instance simulate_mrs / simulate_bap would draw
@@ -490,9 +517,9 @@ class SweepRun:
                 f"stored ({self.seconds:.1f} s)")
 
 
-def _timed_task(spec_dict, point, instance):
+def _timed_task(job, model, instance):
     t0 = time.perf_counter()
-    out = _task(spec_dict, point, instance)
+    out = _task(job, model, instance)
     out["seconds"] = time.perf_counter() - t0
     return out
 
@@ -547,10 +574,11 @@ def sweep(spec, store, *, resume=False, workers=None, scheduler=None, client=Non
         # the last grid points are usually the largest: submit them first, so that no worker is
         # left with one long task at the end (the results do not depend on the order)
         todo = [t for t in reversed(spec.tasks()) if t[0] not in done]
-        spec_dict = spec.to_dict()
+        job = _Job(spec.model, spec.kind, spec.x, spec.seed, spec.dps, spec.u_draws)
+        models = spec.models()
         ex = Executor(workers, scheduler=scheduler, client=client)
         try:
-            for i, res in ex.map(_timed_task, [(spec_dict, p, inst) for _, p, inst in todo],
+            for i, res in ex.map(_timed_task, [(job, models[p], inst) for _, p, inst in todo],
                                  progress=progress, desc=f"sweep {spec.model} {spec.kind}"):
                 task_id, p, inst = todo[i]
                 st.write(spec, task_id, p, inst, res, res.pop("seconds"))

@@ -44,6 +44,8 @@ def _frames_equal(a, b):
     ({"gamma": [-1.0]}, "gamma"), ({"grid": {"N": [20], "T": [90], "P": [3]}}, "grid"),
     ({"grid": {"N": [0], "T": [90]}}, "N"), ({"extra_key": 1}, "unknown sweep keys"),
     ({"params": {"M": 300, "alpha": -1}}, "alpha"), ({"seed": -3}, "seed"),
+    ({"grid": {"N": list(range(1, 2001)), "T": [90]}, "seeds": 1000}, "more than 1e"),
+    ({"params": {"M": 10**7, "alpha": 1.0}, "grid": {"N": [10**6], "T": [10**6]}}, "memory|GiB|TiB"),
 ])
 def test_spec_rejects_bad_input_naming_it(change, name):
     with pytest.raises(ValueError, match=name):
