@@ -389,20 +389,11 @@ class Store:
         exists = self.file.exists()
         if exists:
             self._check_format(self.file)
-        elif resume and spec is not None:
-            pass                           # --resume of a sweep that never started: start it
-        self.file.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            self._create(self.file, spec)
         self.db = sqlite3.connect(self.file, timeout=60)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        a, b = _AXES[spec.model] if spec is not None else ("N", "T")
-        if not exists:
-            with self.db:
-                self.db.executescript(_SCHEMA.format(a=a, b=b))
-                now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-                meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "created_with": _version(),
-                        "created_at": now, "spec": spec.canonical() if spec is not None else ""}
-                self.db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
         self.meta = dict(self.db.execute("SELECT key, value FROM meta"))
         self.spec = SweepSpec.from_dict(json.loads(self.meta["spec"])) if self.meta.get("spec") else None
         if spec is not None and exists:
@@ -414,6 +405,30 @@ class Store:
                 self.db.close()
                 raise StoreError(f"{self.file} already holds this sweep; pass --resume to continue it "
                                  "(only the missing tasks run) or choose another --store")
+
+    @staticmethod
+    def _create(file, spec):
+        """Write the schema and ``meta`` into a temporary file and move it into place: a store
+        either exists whole or not at all."""
+        tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            tmp.unlink(missing_ok=True)
+            con = sqlite3.connect(tmp)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"store: cannot write a store in {file.parent} "
+                             f"({getattr(exc, 'strerror', None) or exc})") from None
+        a, b = _AXES[spec.model] if spec is not None else ("N", "T")
+        try:
+            con.executescript(_SCHEMA.format(a=a, b=b))
+            now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+            meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "created_with": _version(),
+                    "created_at": now, "spec": spec.canonical() if spec is not None else ""}
+            with con:
+                con.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+        finally:
+            con.close()
+        os.replace(tmp, file)
 
     @classmethod
     def open(cls, path):

@@ -130,6 +130,10 @@ def test_foreign_corrupt_and_other_stores_are_refused(tmp_path):
         st.sweep({**MRS_SIM, "seeds": 4}, tmp_path / "mine", resume=True, workers=0, progress=False)
     with pytest.raises(StoreError, match="no sweep store"):
         st.load_sweep(tmp_path / "nowhere")
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(StoreError, match="^store: cannot write"):
+        st.sweep(MRS_SIM, tmp_path / "a-file", workers=0, progress=False)
+    assert not list(tmp_path.glob("**/.sweep.sqlite.*.tmp"))
 
 
 def test_store_is_readable_without_the_toolkit(tmp_path):
