@@ -124,7 +124,7 @@ class Executor:
             else:
                 try:
                     cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                           host="127.0.0.1", dashboard_address=None,
+                                           host="127.0.0.1", dashboard_address=":0",
                                            env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                                                 "MKL_NUM_THREADS": "1"})
                 except (OSError, RuntimeError, TimeoutError) as exc:

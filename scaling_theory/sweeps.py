@@ -367,6 +367,7 @@ CREATE TABLE IF NOT EXISTS results (task TEXT NOT NULL, point INTEGER NOT NULL, 
     PRIMARY KEY (task, x_index));
 CREATE TABLE IF NOT EXISTS instances (key TEXT PRIMARY KEY, test TEXT NOT NULL, train TEXT NOT NULL,
     info TEXT, version TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cached (key TEXT PRIMARY KEY, value TEXT NOT NULL, version TEXT NOT NULL);
 """
 
 
@@ -394,6 +395,9 @@ class Store:
         self.db = sqlite3.connect(self.file, timeout=60)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        if exists and not self.db.execute("SELECT name FROM sqlite_master WHERE name = 'cached'").fetchone():
+            with self.db:                          # a store of format 1 written before this table
+                self.db.execute(_SCHEMA.strip().splitlines()[-1])
         self.meta = dict(self.db.execute("SELECT key, value FROM meta"))
         self.spec = SweepSpec.from_dict(json.loads(self.meta["spec"])) if self.meta.get("spec") else None
         if spec is not None and exists:
@@ -490,19 +494,27 @@ class Store:
             if cur.rowcount:
                 self.db.executemany(f"INSERT INTO results VALUES ({', '.join('?' * 16)})", rows)
 
-    # -- instance cache (Executor) ----------------------------------------------------
+    # -- cache of an Executor: simulated instances, and any other JSON-able result ---------
     def get(self, key):
         row = self.db.execute("SELECT test, train, info FROM instances WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None
-        return np.array(json.loads(row[0])), np.array(json.loads(row[1])), json.loads(row[2])
+        if row is not None:
+            return np.array(json.loads(row[0])), np.array(json.loads(row[1])), json.loads(row[2])
+        row = self.db.execute("SELECT value FROM cached WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
 
     def put(self, key, value):
-        test, train, info = value
+        """Store ``value``: a simulated instance ``(test, train, info)`` (arrays of floats, kept
+        exactly) in ``instances``, anything else as JSON in ``cached``."""
         with self.db:
-            self.db.execute("INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?)",
-                            (key, json.dumps([float(v) for v in test]), json.dumps([float(v) for v in train]),
-                             json.dumps(info), _version()))
+            if (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], np.ndarray)
+                    and isinstance(value[1], np.ndarray)):
+                test, train, info = value
+                self.db.execute("INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?)",
+                                (key, json.dumps([float(v) for v in test]),
+                                 json.dumps([float(v) for v in train]), json.dumps(info), _version()))
+            else:
+                self.db.execute("INSERT OR REPLACE INTO cached VALUES (?, ?, ?)",
+                                (key, json.dumps(value), _version()))
 
 
 def _num(v):

@@ -60,7 +60,7 @@ from .ridge import (_scaling_plan, _scaling_build, _duality_build, _peak_plan, _
 from .flow import (_bap_loss_plan, _bap_loss_build, _bap_frontier_build, _bap_width_build, _bap_finite_P_plan,
                    _bap_finite_P_build, _bap_ensemble_plan, _bap_ensemble_build)
 from .features import (FEATURE_ACTIVATIONS, _EXT_ORDER, _spectra_build, _past_plan, _past_build)
-from .asymptotics import (_digits_str, _asymptotics_build)
+from .asymptotics import (_digits_str, _asymptotics_build, _asymptotics_tasks)
 
 __all__ = ["reproduce", "ReportConfig", "Section", "SimJob", "SectionResult", "SECTIONS"]
 
@@ -84,7 +84,7 @@ SECTIONS = [
     Section("feature_spectra", "(k) Nonlinear features: spectra extend past M", lambda cfg: [], _spectra_build),
     Section("loss_past_M", "(l) Nonlinear features: loss vs N past M", _past_plan, _past_build),
     Section("asymptotics", "(m) Asymptotics: phase diagram and derived vs measured exponents", lambda cfg: [],
-            _asymptotics_build),
+            _asymptotics_build, _asymptotics_tasks),
 ]
 
 
@@ -92,29 +92,36 @@ SECTIONS = [
 STORE_FILE = "simulations.sqlite"
 
 
-def _prefetch(seen, cfg, executor, progress):
-    """Run every instance of every planned simulation as one flat list of tasks on ``executor``
-    (whose cache, the report's store, keeps each as it finishes)."""
+def _apply(fn, args):
+    return fn(*args)
+
+
+def _prefetch(seen, extra, cfg, executor, progress):
+    """Run every instance of every planned simulation, and the sections' other long tasks
+    (``extra``: ``(key, fn, args)``, submitted first: they are the longest), as one flat list
+    of tasks on ``executor``, whose cache (the report's store) keeps each as it finishes."""
     from scaling_theory.numerics._seeds import _seeded, instance_key
     from scaling_theory.numerics._simulate_flow import simulation_plan as plan_b
     from scaling_theory.numerics._simulate_ridge import simulation_plan as plan_a
 
-    args, keys = [], []
+    args = [(fn, a) for _, fn, a in extra]
+    keys = [k for k, _, _ in extra]
     for key, job in seen.items():
         m = job.model
         _, _, instance, skey = (plan_b(m, list(job.times)) if isinstance(m, BAPModel)
                                 else plan_a(m, list(job.gammas)))
         seed = _job_seed(cfg.seed, job.seed_key or key)
         for i, child in enumerate(np.random.SeedSequence(seed).spawn(cfg.seeds)):
-            args.append((instance, child))
+            args.append((_seeded, (instance, child)))
             keys.append(instance_key(skey, seed, i))
-    for _ in executor.map(_seeded, args, keys=keys, progress=progress, desc="report simulations"):
+    for _ in executor.map(_apply, args, keys=keys, progress=progress, desc="report simulations"):
         pass
 
 
-def _run_jobs(jobs, cfg, progress, workers=0, store=None):
-    """The simulations of the planned jobs: first every instance on ``workers`` (prefetched into
-    ``store``), then each simulation from the store, so the numbers are those of a serial run."""
+def _run_jobs(jobs, cfg, progress, workers=0, store=None, extra=()):
+    """The simulations of the planned jobs: first every instance (and the ``extra`` tasks) on
+    ``workers``, prefetched into ``store``, then each simulation from the store, so the numbers
+    are those of a serial run."""
     from scaling_theory.numerics import simulate_bap, simulate_mrs
     from scaling_theory.numerics._parallel import Executor
 
@@ -122,9 +129,9 @@ def _run_jobs(jobs, cfg, progress, workers=0, store=None):
     for job in jobs:  # a key may be planned by several sections: simulate it once
         seen.setdefault(job.key, job)
     t0 = time.perf_counter()
-    if store is not None and seen:
+    if store is not None and (seen or extra):
         with Executor(workers, cache=store) as ex:
-            _prefetch(seen, cfg, ex, progress)
+            _prefetch(seen, list(extra), cfg, ex, progress)
     cached = Executor(0, cache=store)
     for key, job in seen.items():
         m = job.model
@@ -242,14 +249,18 @@ def _publish(stage: Path, final: Path) -> None:
 def _reproduce_into(out, cfg, sections, progress, t_start, workers=0, store=None) -> dict:
     t0 = time.perf_counter()
     jobs = [job for s in sections for job in s.plan(cfg)]
+    extra = [t for s in sections if s.tasks is not None for t in s.tasks(cfg)]
     t_plan = time.perf_counter() - t0
-    sims, t_sim, job_times = _run_jobs(jobs, cfg, progress, workers, store)
+    sims, t_sim, job_times = _run_jobs(jobs, cfg, progress, workers, store, extra)
+
+    from scaling_theory.numerics._parallel import Executor, using
 
     results, timings = {}, {"plan": t_plan, "simulations": t_sim}
-    for s in sections:
-        t0 = time.perf_counter()
-        results[s.name] = s.build(cfg, sims, out)
-        timings[s.name] = time.perf_counter() - t0
+    with using(Executor(0, cache=store)):     # the sections' tasks come from the store
+        for s in sections:
+            t0 = time.perf_counter()
+            results[s.name] = s.build(cfg, sims, out)
+            timings[s.name] = time.perf_counter() - t0
     rows = [r for res in results.values() for r in res.comparisons]
     overall = _stats(rows)
     by_model = {name: _stats([r for r in rows if (r.get("model") == "B") == (name == "B")])

@@ -175,12 +175,16 @@ class SectionResult:
 class Section:
     """A part of the report: ``plan(cfg)`` lists its simulations, ``build(cfg,
     sims, out_dir)`` makes its :class:`SectionResult` (``sims`` maps every
-    job key of the whole report to its :class:`~scaling_theory.numerics._simulate_ridge.MRSSimulation`)."""
+    job key of the whole report to its :class:`~scaling_theory.numerics._simulate_ridge.MRSSimulation`);
+    ``tasks(cfg)`` (optional) lists other long computations ``(key, fn, args)`` that run as tasks
+    beside the simulations, kept in the report's store under ``key``; ``build`` gets their
+    results from the store through the executor set by ``_parallel.using``."""
 
     name: str
     title: str
     plan: Callable
     build: Callable
+    tasks: Callable | None = None
 
 
 def _job_seed(base: int, key: str) -> int:

@@ -79,23 +79,44 @@ def _digits_str(d, dps):
     return f"{d:.1f} (= dps)" if d >= dps else f"{math.floor(d * 10 + 1e-9) / 10:.1f}"
 
 
+def _asym_sizes(cfg):
+    return tuple(10 ** k for k in range(4, 13)) if cfg.asym_sizes is None else tuple(cfg.asym_sizes)
+
+
+def _exponent_rows(point, dps, sizes):
+    """The rows of :func:`~scaling_theory.numerics._exponent_checks.exponent_table` at one point."""
+    from scaling_theory.numerics._exponent_checks import exponent_table
+
+    return exponent_table((tuple(point),), dps=dps, sizes=tuple(sizes))
+
+
+def _asymptotics_tasks(cfg):
+    """One task per parameter point of the exponent table (seconds each, at 30 digits)."""
+    sizes = _asym_sizes(cfg)
+    return [(f"asymptotics|{list(p)}|dps={int(cfg.asym_dps)}|sizes={list(sizes)}", _exponent_rows,
+             (tuple(p), int(cfg.asym_dps), sizes)) for p in cfg.asym_points]
+
+
 def _asymptotics_build(cfg, sims, out):
     from scaling_theory.theory._asymptotics import asymptotic_exponents, phase_diagram
 
-    from scaling_theory.numerics._exponent_checks import exponent_table, phase_diagram_figure
+    from scaling_theory.numerics._exponent_checks import phase_diagram_figure
 
     t0 = time.perf_counter()
     fig_path = Path(phase_diagram_figure(out / "asymptotics_phase_diagram.png", resolution=cfg.asym_resolution,
                                          points=cfg.asym_points))
     t_fig = time.perf_counter() - t0
-    sizes = tuple(10 ** k for k in range(4, 13)) if cfg.asym_sizes is None else tuple(cfg.asym_sizes)
+    sizes = _asym_sizes(cfg)
     table, seconds, cached = [], [], []
-    for point in cfg.asym_points:
+    from scaling_theory.numerics._parallel import resolve
+
+    for point, (tkey, fn, args) in zip(cfg.asym_points, _asymptotics_tasks(cfg)):
         t0 = time.perf_counter()
         key = (tuple(point), int(cfg.asym_dps), sizes)
         cached.append(key in _ASYM_CACHE)
-        if not cached[-1]:
-            _ASYM_CACHE[key] = tuple(exponent_table((point,), dps=cfg.asym_dps, sizes=sizes))
+        if not cached[-1]:       # from the report's store when the task ran beside the simulations
+            with resolve(None) as ex:
+                _ASYM_CACHE[key] = tuple(next(iter(ex.map(fn, [args], keys=[tkey])))[1])
         for r in _ASYM_CACHE[key]:
             a_A, a_B = _alphas(r["model"], r["alpha"])
             table.append({**r, "alpha": str(r["alpha"]), "beta": None if r["beta"] is None else str(r["beta"]),
