@@ -697,10 +697,10 @@ def load_sweep(store, *, as_="dataframe", per_instance=False):
     out.attrs["spec"] = spec.to_dict()
     if as_ == "dataframe":
         return out
-    try:
-        import xarray  # noqa: F401
-    except ImportError:
-        raise ImportError("as_='xarray' needs xarray: pip install 'scaling-theory[sweep]' (or xarray)") from None
+    import importlib.util
+
+    if importlib.util.find_spec("xarray") is None:
+        raise ImportError("as_='xarray' needs xarray: pip install 'scaling-theory[sweep]' (or xarray)")
     dims = [a, b, xn] + (["instance"] if spec.kind == "simulate" and per_instance else [])
     data_cols = [c for c in out.columns if c not in dims and c not in params]
     ds = out.set_index(dims)[data_cols].to_xarray()
