@@ -90,6 +90,9 @@ class Executor:
         Default of :meth:`map`'s progress bar.
     """
 
+    #: How long a client waits for the scheduler at ``scheduler`` before giving up.
+    CONNECT_TIMEOUT = "20s"
+
     def __init__(self, workers=None, *, scheduler=None, client=None, cache=None, progress=False):
         if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral)
                                     or workers < 0):
@@ -117,9 +120,10 @@ class Executor:
                                   "(or run serially with workers=0)") from exc
             if self.scheduler is not None:
                 try:
-                    self._client = Client(self.scheduler, timeout="20s")
-                except (OSError, TimeoutError) as exc:
-                    raise ConnectionError(f"no Dask scheduler answers at {self.scheduler} ({exc})") from None
+                    self._client = Client(self.scheduler, timeout=self.CONNECT_TIMEOUT)
+                except (OSError, TimeoutError, ValueError, TypeError) as exc:
+                    raise ValueError(f"scheduler: no Dask scheduler answers at {self.scheduler} within "
+                                     f"{self.CONNECT_TIMEOUT} ({' '.join(str(exc).split())[:200]})") from None
                 self._own = [self._client]
             else:
                 try:

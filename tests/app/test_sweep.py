@@ -293,6 +293,18 @@ def test_cli_sweep_with_command_flags_and_errors(tmp_path, capsys):
     assert "--workers" in capsys.readouterr().err
 
 
+def test_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
+    from scaling_theory.numerics._parallel import Executor
+
+    monkeypatch.setattr(Executor, "CONNECT_TIMEOUT", "1s")
+    port = _free_port()                      # nothing listens there
+    assert main(["sweep", "--store", str(tmp_path / "s"), "--scheduler", f"tcp://127.0.0.1:{port}",
+                 "--no-progress", "bap", "loss", "--M", "80", "--alpha", "1.5", "--beta", "1", "--N", "20",
+                 "--P", "inf", "--t", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--scheduler: no Dask scheduler answers" in err
+
+
 def test_simulate_commands_take_workers(capsys):
     base = ["mrs", "simulate", "--M", "200", "--alpha", "1", "--N", "30", "--T", "60", "--seeds", "3",
             "--json", "--no-progress"]
