@@ -68,6 +68,7 @@ import numpy as np
 import scipy.linalg
 
 from ._models import MRSModel
+from ._parallel import resolve
 from ._simulate_ridge import _check_gammas, _feature_moments
 from ._solver import ConvergenceError, NumpyBackend, solve_count, solve_increasing
 from ._results import Result
@@ -441,12 +442,18 @@ class MRSNonlinearTheory(Result):
         return "$" + self.latex() + "$"
 
 
+def _draw_conditional(model, ss):
+    return _conditional(model, _draw_U(model, np.random.default_rng(ss)))
+
+
 def mrs_nonlinear_theory(
     model: MRSModel,
     *,
     u_draws: int = DEFAULT_U_DRAWS,
     seed: int | None = 0,
     gammas=None,
+    workers=None,
+    progress: bool = False,
 ) -> MRSNonlinearTheory:
     """Average test and train loss of model A with a nonlinear activation.
 
@@ -468,6 +475,14 @@ def mrs_nonlinear_theory(
     gammas : float or sequence of float, optional
         Ridges (finite, >= 0); default ``(model.gamma,)``.  One
         eigendecomposition per draw serves all of them.
+    workers : int, distributed.Client or Executor, optional
+        Where the draws (one ``N x N`` kernel and eigendecomposition each) run: ``0``
+        serially, ``K`` on a local Dask cluster of ``K`` processes; default serial (or the
+        executor set by ``scaling_theory.numerics._parallel.using``).  Every draw runs with
+        one BLAS thread and the draws are combined in seed order: the same numbers for any
+        choice.
+    progress : bool
+        A progress bar over the draws (stderr).
 
     Returns
     -------
@@ -494,7 +509,11 @@ def mrs_nonlinear_theory(
     seed = _check_seed(seed)
     gammas = _check_gammas(gammas, model)
     children = np.random.SeedSequence(seed).spawn(u_draws)
-    conds = [_conditional(model, _draw_U(model, np.random.default_rng(ss))) for ss in children]
+    conds = [None] * u_draws
+    with resolve(workers) as ex:
+        for i, c in ex.map(_draw_conditional, [(model, ss) for ss in children], progress=progress,
+                           desc="draws of U"):
+            conds[i] = c
     d = np.stack([c.d for c in conds])
     t = np.stack([c.t for c in conds])
     ey2 = np.array([c.ey2 for c in conds])

@@ -124,17 +124,19 @@ def _cmd_loss_nonlinear(args, digits):
     seed = _int("seed", args.seed, low=0)
     model, Ns, Ts, gammas = _mrs_model(args, exact=False)
     points = []
-    for N, T in itertools.product(Ns, Ts):
-        r = mrs_nonlinear_theory(model.replace(N=N, T=T), u_draws=u_draws, seed=seed, gammas=gammas)
-        for j, g in enumerate(r.gammas):
-            points.append({"N": N, "T": T, "gamma": float(g),
-                           "test_loss": float(r.test_loss[j]), "train_loss": float(r.train_loss[j]),
-                           "kappa": float(r.kappa[:, j].mean()), "kappa1": None,
-                           "df2": float(r.df2[:, j].mean()),
-                           "test_loss_sem": float(r.test_loss_sem[j]),
-                           "train_loss_sem": float(r.train_loss_sem[j]),
-                           "residual": float(np.max(np.abs(r.residual[:, j]), initial=0.0)),
-                           "regime": r.regime[j]})
+    with _executor(args) as ex:
+        for N, T in itertools.product(Ns, Ts):
+            r = mrs_nonlinear_theory(model.replace(N=N, T=T), u_draws=u_draws, seed=seed, gammas=gammas,
+                                     workers=ex, progress=not args.no_progress)
+            for j, g in enumerate(r.gammas):
+                points.append({"N": N, "T": T, "gamma": float(g),
+                               "test_loss": float(r.test_loss[j]), "train_loss": float(r.train_loss[j]),
+                               "kappa": float(r.kappa[:, j].mean()), "kappa1": None,
+                               "df2": float(r.df2[:, j].mean()),
+                               "test_loss_sem": float(r.test_loss_sem[j]),
+                               "train_loss_sem": float(r.train_loss_sem[j]),
+                               "residual": float(np.max(np.abs(r.residual[:, j]), initial=0.0)),
+                               "regime": r.regime[j]})
     method = f"gaussian-equivalent ({r.method})"
     base = {k: v for k, v in model.to_dict().items() if k not in ("N", "T", "gamma")}
     extra = {"method": method, "dps": None, "u_draws": u_draws, "seed": seed,
@@ -694,7 +696,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="root seed of the draws of U (nonlinear activation; the U of simulate's seeds) [0]")
     loss.add_argument("--precision", metavar="D",
                       help="significant digits (mpmath), 5 to 10000; default double precision")
+    loss.add_argument("--workers", default="0", metavar="K",
+                      help="nonlinear activation: the draws of U serially (0) [0] or on a local Dask cluster "
+                           "of K processes (the same numbers bitwise)")
     loss.add_argument("--json", action="store_true", help="print JSON")
+    loss.add_argument("--no-progress", action="store_true", help="no progress bar over the draws of U (stderr)")
     loss.set_defaults(func=_cmd_loss)
 
     sim = msub.add_parser("simulate", help="finite simulation: mean and sem over instances",

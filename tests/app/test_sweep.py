@@ -327,3 +327,15 @@ def test_plot_sweep(tmp_path):
     assert len(ax.lines) >= 2 and "gamma" in ax.get_legend().get_texts()[0].get_text()
     with pytest.raises(ValueError, match="x must be one of"):
         st.plot_sweep(tmp_path / "sim", x="P")
+
+
+def test_nonlinear_theory_draws_on_workers_are_bitwise_the_same(capsys):
+    m = st.MRSModel(M=200, alpha=1.0, N=80, T=160, activation="relu")
+    a = st.mrs_nonlinear_theory(m, u_draws=4, seed=3, gammas=[0.0, 1e-3], workers=0)
+    b = st.mrs_nonlinear_theory(m, u_draws=4, seed=3, gammas=[0.0, 1e-3], workers=2)
+    assert np.array_equal(a.per_draw_test, b.per_draw_test) and np.array_equal(a.kappa, b.kappa)
+    base = ["mrs", "loss", "--M", "200", "--alpha", "1", "--N", "80", "--T", "160", "--activation", "relu",
+            "--u-draws", "4", "--seed", "3", "--json", "--no-progress"]
+    assert main(base + ["--workers", "2"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["test_loss"] == float(a.test_loss[0])
