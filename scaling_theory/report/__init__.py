@@ -130,8 +130,11 @@ def _run_jobs(jobs, cfg, progress, workers=0, store=None, extra=()):
         seen.setdefault(job.key, job)
     t0 = time.perf_counter()
     if store is not None and (seen or extra):
-        with Executor(workers, cache=store) as ex:
-            _prefetch(seen, list(extra), cfg, ex, progress)
+        if isinstance(workers, Executor):
+            _prefetch(seen, list(extra), cfg, workers, progress)
+        else:
+            with Executor(workers, cache=store) as ex:
+                _prefetch(seen, list(extra), cfg, ex, progress)
     cached = Executor(0, cache=store)
     for key, job in seen.items():
         m = job.model
@@ -251,16 +254,19 @@ def _reproduce_into(out, cfg, sections, progress, t_start, workers=0, store=None
     jobs = [job for s in sections for job in s.plan(cfg)]
     extra = [t for s in sections if s.tasks is not None for t in s.tasks(cfg)]
     t_plan = time.perf_counter() - t0
-    sims, t_sim, job_times = _run_jobs(jobs, cfg, progress, workers, store, extra)
-
     from scaling_theory.numerics._parallel import Executor, using
 
-    results, timings = {}, {"plan": t_plan, "simulations": t_sim}
-    with using(Executor(0, cache=store)):     # the sections' tasks come from the store
-        for s in sections:
-            t0 = time.perf_counter()
-            results[s.name] = s.build(cfg, sims, out)
-            timings[s.name] = time.perf_counter() - t0
+    # one executor for the whole report: the simulations and the sections' tasks first, then
+    # the sections, whose parallel work (the draws of U of the nonlinear theory) runs on it too
+    # and whose tasks come from the store
+    with Executor(workers, cache=store) as ex:
+        sims, t_sim, job_times = _run_jobs(jobs, cfg, progress, ex, store, extra)
+        results, timings = {}, {"plan": t_plan, "simulations": t_sim}
+        with using(ex):
+            for s in sections:
+                t0 = time.perf_counter()
+                results[s.name] = s.build(cfg, sims, out)
+                timings[s.name] = time.perf_counter() - t0
     rows = [r for res in results.values() for r in res.comparisons]
     overall = _stats(rows)
     by_model = {name: _stats([r for r in rows if (r.get("model") == "B") == (name == "B")])
