@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from ._power_sums import GUARD_BITS, _chunks, direct_is_cheaper, em_head_size, em_resolvent, hurwitz_sum
+from ._power_sums import _DIRECT_FACTOR, GUARD_BITS, _chunks, direct_is_cheaper, em_head_size, em_resolvent, hurwitz_sum
 from ._precision import context
 
 __all__ = [
@@ -53,8 +53,6 @@ __all__ = [
     "direct_term_count",
 ]
 
-#: Direct summation whenever ``M <= _DIRECT_FACTOR * K`` (as in the engine).
-_DIRECT_FACTOR = 4
 
 
 # --------------------------------------------------------------------------

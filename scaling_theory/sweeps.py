@@ -308,12 +308,11 @@ class _Job:
 def _task(job, model, instance):
     """Run one task of ``job`` at one grid point (``model``); returns ``{"test": [...],
     "train": [...], "method": str, "extra": {...}}``."""
-    spec = job
-    xs = np.asarray(spec.x, dtype=float)
-    if spec.kind == "simulate":
+    xs = np.asarray(job.x, dtype=float)
+    if job.kind == "simulate":
         # child `instance` of SeedSequence(seed): the instance simulate_mrs / simulate_bap would draw
-        rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(instance,)))
-        if spec.model == "mrs":
+        rng = np.random.default_rng(np.random.SeedSequence(job.seed, spawn_key=(instance,)))
+        if job.model == "mrs":
             from scaling_theory.numerics._simulate_ridge import simulation_plan
 
             test, train, method = simulation_plan(model, xs)[2](rng)
@@ -324,17 +323,17 @@ def _task(job, model, instance):
             method = METHODS[_method(model)]
         return {"test": [float(v) for v in test], "train": [float(v) for v in train],
                 "method": method, "extra": {}}
-    if spec.model == "bap":
+    if job.model == "bap":
         from scaling_theory.numerics import bap_theory
 
-        r = bap_theory(model, xs, dps=spec.dps)
-        d = r.to_dict(digits=spec.dps)
+        r = bap_theory(model, xs, dps=job.dps)
+        d = r.to_dict(digits=job.dps)
         return {"test": [float(v) for v in r.test_loss], "train": [float(v) for v in r.train_loss],
                 "method": r.method, "extra": {"accuracy": d.get("accuracy"), "final_loss": d.get("final_loss")}}
     if model.activation != "linear":
         from scaling_theory.numerics import mrs_nonlinear_theory
 
-        r = mrs_nonlinear_theory(model, u_draws=spec.u_draws, seed=spec.seed, gammas=xs)
+        r = mrs_nonlinear_theory(model, u_draws=job.u_draws, seed=job.seed, gammas=xs)
         return {"test": [float(v) for v in r.test_loss], "train": [float(v) for v in r.train_loss],
                 "method": f"gaussian-equivalent ({r.method})",
                 "extra": {"test_loss_sem": [float(v) for v in r.test_loss_sem],
@@ -344,7 +343,7 @@ def _task(job, model, instance):
     test, train, extra = [], [], {"kappa": [], "kappa1": [], "df2": []}
     method = None
     for g in xs:
-        r = mrs_theory(model.replace(gamma=float(g)), dps=spec.dps)
+        r = mrs_theory(model.replace(gamma=float(g)), dps=job.dps)
         test.append(float(r.test_loss))
         train.append(float(r.train_loss))
         for k in extra:
