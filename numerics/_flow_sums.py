@@ -36,14 +36,39 @@ import math
 
 import numpy as np
 
-from ._power_sums import (J_DOUBLE, MAX_HEAD, RHO, RHO_MP, SumTooLarge, head_start, hurwitz_sum,
-                          laplace_sum, power_head, tail_series, tail_zetas)
+from ._power_sums import (GUARD_BITS, J_DOUBLE, MAX_HEAD, RHO, RHO_MP, SumTooLarge, complex_head_size,
+                          complex_resolvent_tail_mp, direct_is_cheaper, em_head_size, head_start,
+                          hurwitz_sum, laplace_sum, power_head, resolvent_tails, tail_series, tail_zetas)
+from ._precision import context
 
 __all__ = ["BAPSpectrum", "WEIGHTS", "MAX_HEAD", "SumTooLarge"]
 
 #: The four weights of the resolvent sums.
 WEIGHTS = ("l", "l2", "u", "ul")
 _CHUNK = 1 << 21
+#: Largest head (times nodes, or node pairs) summed directly before the tails switch to the
+#: routes whose cost does not grow with 1/|kappa| (measured crossover, about 3 ms).
+_HEAD_BUDGET = 300_000
+#: Cross sums: all ``M`` terms directly while ``M n^2`` is below this (a few ms of products).
+_PAIR_DIRECT = 3_000_000
+#: Gauss--Legendre nodes on the segment between two close nodes (error ``(4 + 17^1/2)^-20``).
+_SEGMENT_NODES = 10
+_SEG_X, _SEG_W = np.polynomial.legendre.leggauss(_SEGMENT_NODES)
+#: mpmath: heads of up to this many terms before Euler--Maclaurin (about 70 ms a node at 30
+#: digits); all ``M`` terms directly while ``M <= _DIRECT_FACTOR_MP K``.
+_HEAD_BUDGET_MP = 3000
+_DIRECT_FACTOR_MP = 4
+#: Most trapezoidal nodes of the Cauchy integral for clustered cross sums ((1/2)^(n/2) <= 1e-18).
+_CAUCHY_MAX = 120
+
+
+def _log1p(x):
+    """``log(1 + x)`` for complex ``x`` to full relative accuracy (numpy's complex ``log1p``
+    loses ``log10(1/|x|)`` digits): Kahan's ``log(u) x/(u - 1)`` with ``u = 1 + x``."""
+    u = 1 + x
+    d = u - 1
+    zero = d == 0
+    return np.where(zero, x, np.log(u) * (x / np.where(zero, 1, d)))
 
 
 class BAPSpectrum:
@@ -86,6 +111,9 @@ class BAPSpectrum:
             pu = self.alpha * beta + one
             self.p = {"l": self.alpha, "l2": 2 * self.alpha, "u": pu, "ul": pu + self.alpha}
             self._heads = {}
+            # the fixed head before the tails: longer than model A's, so that Euler--Maclaurin
+            # converges in a few terms (the remainder falls like (2 pi K)^-2m)
+            self.K = em_head_size(float(self.alpha), ctx) if ctx is not None else complex_head_size(self.alpha)
         else:
             lam = model.eigenvalues()
             u = lam * model.target() ** 2
@@ -164,25 +192,55 @@ class BAPSpectrum:
         out = {key: np.zeros(kap.shape, dtype=complex) for key in keys}
         if kap.size == 0:
             return out
-        if self.power_law:
-            A = self._split(np.min(np.abs(kap)))
-            if A is None:
-                A_head = int(self.M) + 1
-            else:
-                A_head = A
-            lam, x = self._head(A_head)
+        K = self._tail_start(kap)
+        if K is None:
+            lam, x = (self._head(int(self.M) + 1) if self.power_law else (self.lam, self.x))
         else:
-            A, lam, x = None, self.lam, self.x
+            lam, x = self._head(K)
         step = max(1, _CHUNK // max(lam.size, 1))
         for i in range(0, kap.size, step):
             R = 1.0 / (lam[None, :] + kap[i:i + step, None])
             R2 = R * R if 2 in qs else None
             for w, q in keys:
                 out[w, q][i:i + step] = (R if q == 1 else R2) @ x[w]
-        if A is not None:
-            for w, q in keys:
-                out[w, q] += tail_series(self.p[w], self.alpha, A, self.M, kap, q)
+        if K is not None:
+            tail = self._tail_F(kap, K, keys)
+            for key in keys:
+                out[key] += tail[key]
         return out
+
+    def _tail_start(self, kap, pairs=False):
+        """First index of the tail for the nodes ``kap`` (``None``: sum all ``M`` terms directly).
+
+        The cheapest exact route: all ``M`` terms where that is cheap; else a head up to ``A``
+        with ``lambda_A <= |kappa|_min / RHO`` and the Hurwitz series for every node where the
+        head is short (``n A``, or ``n^2 A`` for the cross sums, at most :data:`_HEAD_BUDGET`);
+        else the fixed head ``K`` and, node by node, the Hurwitz series or Euler--Maclaurin
+        (:meth:`_tail_sums`), whose cost depends on neither ``M`` nor ``kappa``."""
+        if not self.power_law:
+            return None
+        n = kap.size * (kap.size if pairs else 1)
+        if not math.isinf(self.M) and (direct_is_cheaper(self.M, n, self.K)
+                                       or (pairs and self.M * n <= _PAIR_DIRECT)):
+            return None
+        A = head_start(float(self.alpha), float(np.min(np.abs(kap))), RHO)
+        if n * A <= _HEAD_BUDGET and (math.isinf(self.M) or A - 1 < self.M / 2):
+            return max(A, self.K)
+        return self.K
+
+    def _hurwitz_ok(self, kap, K):
+        """Where the Hurwitz series from ``K`` converges fast (``|kappa| >= RHO K^-alpha``)."""
+        return np.abs(kap) >= RHO * float(K) ** -float(self.alpha)
+
+    def _tail_F(self, kap, K, keys):
+        """``{(w, q): sum_{k>=K} x_k (lambda_k + kappa)^-q}`` (:meth:`_tail_sums`)."""
+        got = self._tail_sums(kap, K, [(self.p[w], q) for w, q in keys])
+        return dict(zip(keys, got))
+
+    def _tail_sums(self, kap, K, pqs):
+        """``[sum_{k>=K} k^-p (k^-alpha + kappa)^-q for (p, q) in pqs]``
+        (:func:`~scaling_theory.numerics._power_sums.resolvent_tails`)."""
+        return resolvent_tails(self.alpha, pqs, kap, K, self.M)
 
     def _F_mp(self, kap, weights, qs):
         ctx = self.ctx
@@ -190,87 +248,185 @@ class BAPSpectrum:
         out = {key: [] for key in keys}
         if not kap:
             return out
-        if self.power_law:
-            A = self._split(min(abs(k) for k in kap))
-            lam, x = self._head(int(self.M) + 1 if A is None else A)
-        else:
-            A, lam, x = None, self.lam, self.x
-        xs = [x[w] for w in weights]
+        if not self.power_law:
+            for k in kap:
+                R = [1 / (l + k) for l in self.lam]
+                for w, q in keys:
+                    out[w, q].append(ctx.fdot(self.x[w], R if q == 1 else [r * r for r in R]))
+            return out
+        start = self._mp_tail_start(min(abs(k) for k in kap))
+        lam, x = self._head(int(self.M) + 1 if start is None else start)
         for k in kap:
             R = [1 / (l + k) for l in lam]
-            for w, xw in zip(weights, xs):
-                for q in qs:
-                    v = ctx.fdot(xw, R if q == 1 else [r * r for r in R])
-                    if A is not None:
-                        v += tail_series(self.p[w], self.alpha, A, self.M, k, q, ctx)
-                    out[w, q].append(v)
+            R2 = [r * r for r in R] if 2 in qs else None
+            tails = None if start is None else self._tail_mp(k, start, keys)
+            for i, (w, q) in enumerate(keys):
+                v = ctx.fdot(x[w], R if q == 1 else R2)
+                out[w, q].append(v if tails is None else v + tails[i])
         return out
+
+    def _mp_tail_start(self, kabs):
+        """:meth:`_tail_start` for one ``kappa`` in mpmath (``None``: all ``M`` terms directly)."""
+        K = self.K
+        finite = not math.isinf(self.M)
+        if finite and self.M <= _DIRECT_FACTOR_MP * K:
+            return None
+        A = head_start(float(self.alpha), float(kabs), RHO_MP)
+        if A <= _HEAD_BUDGET_MP and (not finite or A - 1 < self.M / 2):
+            return max(A, K)
+        if finite and self.M <= _HEAD_BUDGET_MP:
+            return None
+        return K
+
+    def _tail_mp(self, k, start, keys):
+        """The tails ``k >= start`` for each ``(w, q)`` at one ``kappa`` (mpmath): the Hurwitz
+        series where ``|kappa| >= RHO_MP start^-alpha``, else Euler--Maclaurin on the ray with
+        :data:`~scaling_theory.numerics._power_sums.GUARD_BITS` more bits."""
+        ctx = self.ctx
+        if abs(k) >= RHO_MP * ctx.power(start, -self.alpha):
+            return [tail_series(self.p[w], self.alpha, start, self.M, k, q, ctx) for w, q in keys]
+        wk = context(prec=ctx.prec + GUARD_BITS)
+        a = wk.mpf(self.alpha)
+        chans = []
+        for w, q in keys:
+            p = wk.mpf(self.p[w])
+            e = a * q - p
+            be = (e + 1) / a
+            chans.append((q - be, be, e, q))
+        got = complex_resolvent_tail_mp(wk, a, chans, wk.mpc(k), start, self.M)
+        return [ctx.mpc(g) for g in got]
 
     # -- cross sums (double) ----------------------------------------------------------
     def cross(self, kap, weights=WEIGHTS):
         """``{w: C}`` with ``C[a, b] = sum_k x_k R_k(a) R_k(b)``, ``R_k(a) = 1/(lambda_k + kap[a])``.
 
-        Double precision, ``kap`` 1-D complex.  The tail ``k >= A`` uses the exact
-        divided differences of ``kappa^-(j+1)``: ``u v h_j(u, v)`` with ``u = 1/kappa_a``,
-        ``v = 1/kappa_b`` and ``h_j`` the complete homogeneous polynomial (no
-        cancellation).  The head is the direct product ``(R x) R^T``, or, where the
-        nodes cluster around a real ``c > 0`` (``|kappa - c| <= (c + lambda_min)/2``,
-        late times), the Taylor series ``sum_n G_{n+2} h_n(c - kappa_a, c - kappa_b)``
-        with ``G_q = sum_head x_k (lambda_k + c)^-q``: partial fractions
-        ``(F(a) - F(b))/(kappa_b - kappa_a)`` would lose ``log10(c/|kappa_a - kappa_b|)``
-        digits there.
+        Double precision, ``kap`` 1-D complex.  Where the nodes cluster around a real ``c > 0``
+        (``|kappa - c| <= (c + lambda_min)/2``, late times) partial fractions
+        ``(F(a) - F(b))/(kappa_b - kappa_a)`` would lose ``log10(c/|kappa_a - kappa_b|)`` digits;
+        there the Cauchy integral of
+        ``F2 = sum x R^2`` on a circle around ``c`` gives ``C`` (:meth:`_cross_cauchy`).  Elsewhere the head ``k < K`` is the
+        direct product ``(R x) R^T``; the tail ``k >= K`` is, between two nodes with
+        ``|kappa| >= RHO K^-alpha``, the exact divided difference of its Hurwitz series
+        (``u v h_j(u, v)`` with ``u = 1/kappa_a``, ``v = 1/kappa_b``, ``h_j`` the complete
+        homogeneous polynomial), and partial fractions of the tail sums otherwise.
         """
         kap = np.asarray(kap, dtype=complex)
-        K = kap.size
+        K = self._tail_start(kap, pairs=True)
         if self.power_law:
-            A = self._split(np.min(np.abs(kap)))
-            lam, x = self._head(int(self.M) + 1 if A is None else A)
             lam_min = 0.0 if math.isinf(self.M) else float(self.M) ** -float(self.alpha)
         else:
-            A, lam, x = None, self.lam, self.x
-            lam_min = float(np.min(lam))
-        out = {}
+            lam_min = float(np.min(self.lam))
         c = float(kap[np.argmin(np.abs(kap.imag))].real)
-        D = kap - c
-        if c > 0 and np.max(np.abs(D)) <= 0.5 * (c + lam_min):
-            Q = 64                                   # (n + 1) 2^-n < 1e-17
-            # scaled by sc = c + lambda_min (G_q sc^q <= sum x: no overflow when c + lambda is tiny);
-            # h_n is homogeneous of degree n, so the series is sc^-2 sum_n (G_{n+2} sc^{n+2}) h_n(X/sc, Y/sc)
-            sc = c + lam_min
-            base = sc / (lam + c)
-            powers = base[None, :] ** np.arange(2, Q + 2)[:, None]    # (Q, A): q = 2..Q+1
-            G = {w: powers @ x[w] / sc**2 for w in weights}
-            X, Y = -D[:, None] / sc, -D[None, :] / sc
-            H = np.ones((K, K), dtype=complex)
-            Yp = np.ones((1, K), dtype=complex)
-            acc = {w: G[w][0] * H for w in weights}
-            for n in range(1, Q):
-                Yp = Yp * Y
-                H = X * H + Yp
-                for w in weights:
-                    acc[w] = acc[w] + G[w][n] * H
-            out = acc
+        r = float(np.max(np.abs(kap - c)))
+        if c > 0 and r <= 0.5 * (c + lam_min):
+            return self._cross_cauchy(kap, c, r, c + lam_min, weights)
+        if K is None:
+            lam, x = (self._head(int(self.M) + 1) if self.power_law else (self.lam, self.x))
         else:
-            R = 1.0 / (lam[None, :] + kap[:, None])
-            out = {w: (R * x[w][None, :]) @ R.T for w in weights}
-        if A is not None:
-            alpha = float(self.alpha)
-            lamA = A ** -alpha
-            U = (-lamA / kap)[:, None]
-            V = (-lamA / kap)[None, :]
-            Zs = {w: tail_zetas(self.p[w], alpha, A, self.M, J_DOUBLE) for w in weights}
-            H = np.ones((K, K), dtype=complex)
-            Vp = np.ones((1, K), dtype=complex)
-            acc = {w: Zs[w][0] * H for w in weights}
-            for j in range(1, J_DOUBLE):
-                Vp = Vp * V
-                H = U * H + Vp
-                for w in weights:
-                    acc[w] = acc[w] + Zs[w][j] * H
-            uv = (1.0 / kap)[:, None] * (1.0 / kap)[None, :]
-            for w in weights:
-                out[w] = out[w] + A ** -float(self.p[w]) * uv * acc[w]
+            lam, x = self._head(K)
+        R = 1.0 / (lam[None, :] + kap[:, None])
+        out = {w: (R * x[w][None, :]) @ R.T for w in weights}
+        if K is not None:
+            self._cross_tail(kap, K, weights, out)
         return out
+
+    def _cross_cauchy(self, kap, c, r, dist, weights):
+        """The cross sums of nodes within ``r`` of ``c``, ``C[a, b] = int_0^1 F2(a + s (b - a)) ds``
+        (``F2 = sum x R^2 = -F1'``), as the Cauchy integral of ``F2`` against
+        ``log((z - a)/(z - b))/(b - a)`` (``1/(z - a)`` on the diagonal) by the trapezoidal rule on
+        the circle ``|z - c| = sqrt(r dist)`` (``dist``: distance of ``c`` from the spectrum).
+        The integrand is analytic on ``r < |z - c| < dist``, so the error is ``(r/dist)^(n/2)``;
+        ``F2`` has the size of the cross sums (``F1`` can be much larger: a constant part that
+        divided differences cancel), so nothing is lost to cancellation."""
+        r = max(r, 1e-300 * dist)
+        n = int(min(_CAUCHY_MAX, max(16, math.ceil(math.log(1e-18) / math.log(math.sqrt(r / dist))))))
+        z = c + math.sqrt(r * dist) * np.exp(2j * np.pi * np.arange(n) / n)
+        F2 = self.F(z, weights, (2,))
+        za = z[None, None, :] - kap[:, None, None]                 # (a, 1, j)
+        zb = z[None, None, :] - kap[None, :, None]                 # (1, b, j)
+        dba = (kap[None, :] - kap[:, None])[:, :, None]
+        same = dba == 0
+        dsafe = np.where(same, 1.0, dba)
+        L = np.where(same, 1.0 / za, _log1p(dsafe / zb) / dsafe)  # log((z - a)/(z - b))/(b - a)
+        wz = (z - c) / n
+        return {w: L @ (F2[w, 2] * wz) for w in weights}
+
+    def _cross_tail(self, kap, K, weights, out):
+        """Add the tail ``k >= K`` of the cross sums to ``out``: partial fractions
+        ``(T(a) - T(b))/(kappa_b - kappa_a)`` of the tail sums ``T = sum x R``, with
+        ``T(kappa) = T(0) - kappa S(kappa)``, ``S = sum (x/lambda) R``, where ``sum x/lambda``
+        converges: ``T(a) - T(b) = b S(b) - a S(a)`` then drops the constant ``T(0)`` before it can
+        cancel (it can be ``1/|kappa|`` times the cross sums); the exact Hurwitz divided
+        differences between nodes with large ``|kappa|``."""
+        n = kap.size
+        alpha = float(self.alpha)
+        reduce = {w: (not math.isinf(self.M)) or float(self.p[w]) - alpha > 1 for w in weights}
+        pqs = []
+        for w in weights:
+            pqs += [(float(self.p[w]) - alpha, 1) if reduce[w] else (self.p[w], 1), (self.p[w], 2)]
+        got = self._tail_sums(kap, K, pqs)
+        d = kap[None, :] - kap[:, None]
+        i = np.arange(n)
+        d[i, i] = 1
+        tail = {}
+        for k, w in enumerate(weights):
+            T1, T2 = got[2 * k], got[2 * k + 1]
+            if reduce[w]:
+                bS = kap * T1                                      # kappa S(kappa)
+                C = (bS[None, :] - bS[:, None]) / d
+            else:
+                C = (T1[:, None] - T1[None, :]) / d
+            C[i, i] = T2
+            tail[w] = C
+        self._close_pairs(kap, K, weights, tail)
+        hz = np.flatnonzero(self._hurwitz_ok(kap, K))
+        if hz.size >= 2:
+            exact = self._hurwitz_cross(kap[hz], K, weights)
+            blk = np.ix_(hz, hz)
+            for w in weights:
+                tail[w][blk] = exact[w]
+        for w in weights:
+            out[w] = out[w] + tail[w]
+
+    def _close_pairs(self, kap, K, weights, tail):
+        """Replace the partial fractions between nodes closer than half their midpoint's distance
+        from the tail spectrum ``[-lambda_K, -lambda_M]`` (they would lose ``log10(|kappa| /
+        |kappa_a - kappa_b|)`` digits) by ``int_0^1 T2(a + s (b - a)) ds``, ``T2 = sum_{k>=K} x R^2``
+        (Gauss--Legendre, the segment a quarter of its distance from the singularities)."""
+        alpha = float(self.alpha)
+        top = -float(K) ** -alpha
+        bottom = 0.0 if math.isinf(self.M) else -float(self.M) ** -alpha
+        i, j = np.triu_indices(kap.size, 1)
+        a, b = kap[i], kap[j]
+        m = (a + b) / 2
+        dist = np.abs(m - np.clip(m.real, top, bottom))
+        close = np.abs(b - a) <= 0.5 * dist
+        if not np.any(close):
+            return
+        i, j, a, b = i[close], j[close], a[close], b[close]
+        nodes = (a[:, None] + (b - a)[:, None] * (_SEG_X[None, :] + 1) / 2).ravel()
+        got = self._tail_sums(nodes, K, [(self.p[w], 2) for w in weights])
+        for w, T2 in zip(weights, got):
+            val = T2.reshape(a.size, _SEGMENT_NODES) @ (_SEG_W / 2)
+            tail[w][i, j] = val
+            tail[w][j, i] = val
+
+    def _hurwitz_cross(self, kh, K, weights):
+        """The tail cross sums from the Hurwitz series at nodes with ``|kappa| >= RHO K^-alpha``."""
+        alpha = float(self.alpha)
+        U = (-float(K) ** -alpha / kh)[:, None]
+        V = (-float(K) ** -alpha / kh)[None, :]
+        Zs = {w: tail_zetas(self.p[w], alpha, K, self.M, J_DOUBLE) for w in weights}
+        H = np.ones((kh.size, kh.size), dtype=complex)
+        Vp = np.ones((1, kh.size), dtype=complex)
+        acc = {w: Zs[w][0] * H for w in weights}
+        for j in range(1, J_DOUBLE):
+            Vp = Vp * V
+            H = U * H + Vp
+            for w in weights:
+                acc[w] = acc[w] + Zs[w][j] * H
+        uv = (1.0 / kh)[:, None] * (1.0 / kh)[None, :]
+        return {w: float(K) ** -float(self.p[w]) * uv * acc[w] for w in weights}
 
     # -- N = P = inf closed form ----------------------------------------------------
     def decay(self, t):

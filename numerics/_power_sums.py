@@ -90,6 +90,9 @@ __all__ = [
     "head_start",
     "tail_zetas",
     "tail_series",
+    "resolvent_tails",
+    "complex_resolvent_tail",
+    "complex_head_size",
     "SumTooLarge",
     "MAX_HEAD",
 ]
@@ -495,6 +498,239 @@ def em_resolvent(a, chans, c, M, ctx=None, K=None):
 
 
 # ==========================================================================
+# route 2 at complex kappa: Euler--Maclaurin along the ray, poles cut out
+# ==========================================================================
+#: A pole of the summand closer than this to an Euler--Maclaurin segment of the real axis is cut
+#: out: the terms within this distance of its real part are summed directly (the remainder of
+#: the two segments left and right is then ``~exp(-2 pi W)``, below 1e-21).
+EM_WINDOW = 8
+#: Gauss--Legendre nodes per panel of the ray integral near ``|y| = 1``.
+_GL_NODES = 16
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(_GL_NODES)
+_LN2 = math.log(2.0)
+_KMAX_COMPLEX = 40
+#: The fixed head before the complex-kappa tails: Euler--Maclaurin from 128 converges in a few
+#: terms (the remainder falls like (2 pi K)^-2m).
+_EM_HEAD_COMPLEX = 128
+_BERN_DOUBLE = special.bernoulli(2 * _KMAX_COMPLEX)
+
+
+def _binom_neg(qs, n):
+    """``binom(-q, j) = (-1)^j binom(q + j - 1, j)`` for ``j = 0..n-1``, one row per ``q``."""
+    qs = np.asarray(qs, dtype=float)
+    out = np.empty((qs.size, n))
+    c = np.ones(qs.size)
+    for j in range(n):
+        out[:, j] = c
+        c = c * -(qs + j) / (j + 1)
+    return out
+
+
+def _ray_series(g, coef, la, lb, th):
+    """``sum_j coef_j e^(i g_j th) (rho_b^g_j - rho_a^g_j)/g_j`` for exponents ``g`` (channels by
+    terms) and rows ``log rho_a = la <= log rho_b = lb`` (``lb`` may be ``inf`` where every
+    ``g < 0``): ``rho_b^g (1 - e^(-g L))/g`` for ``g > 0``, ``rho_a^g (e^(g L) - 1)/g`` for
+    ``g < 0``, ``L`` at ``g = 0`` (``L = lb - la``): no cancellation, no overflow."""
+    L = (lb - la)[None, :, None]
+    G = g[:, None, :]
+    zero = G == 0
+    gs = np.where(zero, 1.0, G)
+    pos = gs > 0
+    ends = np.where(pos, lb[None, :, None], la[None, :, None])
+    diff = np.where(zero, L, np.exp(gs * ends) * np.where(pos, -1.0, 1.0) * np.expm1(np.where(pos, -gs, gs) * L) / gs)
+    phase = np.exp(1j * th[None, :, None] * G)
+    return np.einsum("cnj,cj->cn", phase * diff, coef)
+
+
+def _ray_integral_double(bes, qs, l1, l2, th, psi):
+    r"""``\int y^(be-1) (1+y)^-q dy`` for each channel ``(be, q)`` along ``y = rho e^{i th}`` from
+    ``log rho = l1`` to ``l2`` (arrays; ``l2`` may be ``inf`` when ``be < q``), principal powers
+    (``|th| < pi``); ``psi = pi - |th|`` to full relative accuracy (``atan2(|Im c|, -Re c)``:
+    near the negative real axis ``1 + y = -expm1(u -+ i psi)`` is then exact to rounding).
+    Returns an array (channels, rows).
+
+    ``|y| <= 1/2``: the binomial series of ``(1+y)^-q`` integrated term by term; ``|y| >= 2``: the
+    series in ``1/y``; between them Gauss--Legendre in ``u = log rho`` on panels halving towards
+    the point nearest the pole ``y = -1`` (at ``u = 0``, ``pi - |th|`` off the real ``u`` axis),
+    so every panel is at most a third as long as its distance from the pole.
+    """
+    bes = np.asarray(bes, dtype=float)
+    qs = np.asarray(qs, dtype=float)
+    n = th.size
+    total = np.zeros((bes.size, n), dtype=complex)
+    nser = 64 + 8 * int(np.max(qs))
+    coef = _binom_neg(qs, nser)
+    j = np.arange(nser)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        a_, b_ = l1, np.minimum(l2, -_LN2)                       # small |y|
+        sel = b_ > a_
+        if np.any(sel):
+            total[:, sel] += _ray_series(bes[:, None] + j[None, :], coef, a_[sel], b_[sel], th[sel])
+        a_, b_ = np.maximum(l1, _LN2), l2                         # large |y|
+        sel = b_ > a_
+        if np.any(sel):
+            total[:, sel] += _ray_series((bes - qs)[:, None] - j[None, :], coef, a_[sel], b_[sel], th[sel])
+        # middle, graded panels towards u = m (the point of [ua, ub] nearest 0)
+        ua, ub = np.maximum(l1, -_LN2), np.minimum(l2, _LN2)
+        sel = ub > ua
+        if np.any(sel):
+            ua, ub, t, ps = ua[sel], ub[sel], th[sel], psi[sel]
+            m = np.clip(0.0, ua, ub)
+            r = np.hypot(m, ps)                          # distance of the pole from m
+            sg = np.where(t < 0, -1.0, 1.0)[:, None]
+            lengths = np.maximum(m - ua, ub - m)
+            if np.any(r <= 0):
+                raise FloatingPointError("the ray integral passes through the pole y = -1")
+            J = int(np.clip(np.ceil(np.max(np.log2(np.maximum(lengths, 1e-300) / r))) + 2, 0, 60))
+            g = np.concatenate([[0.0], 2.0 ** -np.arange(J, -1, -1)])      # 0, 2^-J, ..., 1/2, 1
+            lo, hi = g[:-1], g[1:]
+            x = ((hi - lo)[:, None] * (_GL_X[None, :] + 1) / 2 + lo[:, None]).ravel()
+            wts = ((hi - lo)[:, None] * _GL_W[None, :] / 2).ravel()
+            acc = np.zeros((bes.size, ua.size), dtype=complex)
+            for side_len, sign in ((ub - m, 1.0), (m - ua, -1.0)):
+                u = m[:, None] + sign * side_len[:, None] * x[None, :]
+                z = u + 1j * t[:, None]
+                log1y = np.log(-np.expm1(u - 1j * sg * ps[:, None]))     # log(1 + e^z)
+                f = np.exp(bes[:, None, None] * z[None] - qs[:, None, None] * log1y[None])
+                acc += side_len[None, :] * (f @ wts)
+            total[:, sel] += acc
+    return total
+
+
+def _t_x_complex(c, I0, a, l, th):
+    """``t = 1/(1+y)``, ``x = y/(1+y)`` for ``y = c I0^a = e^(l + i th)`` without overflow (``y``
+    as the product ``c I0^a`` where that is finite: near ``y = -1`` every rounding of ``y`` is
+    magnified by ``1/|1 + y|``, and the product rounds least)."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        prod = c * np.power(I0, a)
+        ok = np.abs(l) < 600
+        y = np.where(ok, prod, 0)
+        big = np.abs(y) > 1
+        z = np.where(big, 1 / np.where(big, y, 1), y)
+        far = ~ok
+        z = np.where(far, np.exp(-np.abs(l) + 1j * np.where(l > 0, -th, th)), z)
+        big = big | (far & (l > 0))
+        t = np.where(big, z / (1 + z), 1 / (1 + z))
+        x = np.where(big, 1 / (1 + z), z / (1 + z))
+    return t, x
+
+
+def _log_modulus(c, I, a, lc):
+    """``log |c I^a|``, from the product where it is finite: the sum ``log|c| + a log I`` carries
+    an absolute error ``eps (|log|c|| + a log I)``, magnified by ``1/|1 + y|`` near the pole."""
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        y = np.abs(c * np.power(I, a))
+        return np.where((y > 1e-300) & (y < 1e300), np.log(y), lc + a * np.log(I))
+
+
+def _em_segment_double(a, chans, c, lo, hi):
+    """``sum_{I=lo}^{hi} I^e (1 + c I^a)^-q`` for each channel ``(al, be, e, q)`` at complex
+    ``c`` (arrays ``c``, ``lo``; ``hi`` an array or ``inf``) by Euler--Maclaurin: the
+    integral along the ray ``y = c I^a`` (:func:`_ray_integral_double`), the end values and the
+    Bernoulli corrections (Taylor coefficients by Miller's recurrence at each end).  The poles of
+    the summand must be at least :data:`EM_WINDOW` away from ``[lo, hi]``."""
+    th = np.angle(c)
+    psi = np.arctan2(np.abs(c.imag), -c.real)
+    lc = np.log(np.abs(c))
+    finite = not np.all(np.isinf(hi))
+    l1 = _log_modulus(c, lo, a, lc)
+    l2 = _log_modulus(c, hi, a, lc) if finite else np.full_like(lc, np.inf)
+    one = np.ones(c.size, dtype=complex)
+    plain = [(e, q) for _, _, e, q in chans]
+    ends = [(lo, l1, -1.0)] + ([(hi, l2, 1.0)] if finite else [])
+    state = []
+    for I0, l0, sign in ends:
+        t0, x0 = _t_x_complex(c, I0, a, l0, th)
+        scales = [I0 ** e * _qpow(t0, q) for _, _, e, q in chans]
+        state.append(_End(sign, I0, x0, a, "resolvent", plain, scales, one))
+    bes = np.array([be for _, be, _, _ in chans])
+    ray = _ray_integral_double(bes, [q for *_, q in chans], l1, l2, th, psi)
+    totals = []
+    for i in range(len(chans)):
+        with np.errstate(over="ignore", under="ignore"):
+            pref = np.exp(-bes[i] * (lc + 1j * th)) / a
+        v = pref * ray[i] + 0.5 * state[0].scales[i]
+        if finite:
+            v = v + 0.5 * state[1].scales[i]
+        totals.append(v)
+    bern = _BERN_DOUBLE
+    return _euler_maclaurin(state, totals, _KMAX_COMPLEX, lambda k: bern[2 * k] / (2 * k), _TOL_DOUBLE,
+                            "complex resolvent sum")
+
+
+def complex_head_size(a):
+    """The fixed head ``K`` before the complex-``kappa`` tails (double precision)."""
+    return max(_EM_HEAD_COMPLEX, em_head_size(float(a)))
+
+
+def _pole_windows(c, a, lo, hi, width=EM_WINDOW):
+    """Per ``c``: the real parts of the summand's poles ``I^a = -1/c`` (principal sheet) that lie
+    within :data:`EM_WINDOW` of ``[lo, hi]`` (``nan`` where none; at most one per ``c``: two
+    poles at ``|arg I| < pi`` are ``2 pi/a`` apart in angle, far apart at these moduli)."""
+    c = np.atleast_1d(c)
+    phi0 = np.angle(-1 / c)
+    mod = np.abs(c) ** (-1.0 / a)
+    out = np.full(c.size, np.nan)
+    best = np.full(c.size, np.inf)
+    nmax = int(math.ceil(a / 2)) + 1
+    for n in range(-nmax, nmax + 1):
+        ang = (phi0 + 2 * math.pi * n) / a
+        z = mod * np.exp(1j * ang)
+        dist = np.abs(z - np.clip(z.real, lo, hi))
+        take = (np.abs(ang) < math.pi) & (dist < width) & (dist < best)
+        out = np.where(take, z.real, out)
+        best = np.where(take, dist, best)
+    return out
+
+
+def complex_resolvent_tail(a, chans, c, K, M):
+    """``sum_{I=K}^{M} I^e (1 + c I^a)^-q`` at complex ``c`` (1-D array, off the negative real
+    axis, or real): route 2 on the ray, a cost that grows with neither ``M`` nor ``1/|c|``.
+
+    The terms within :data:`EM_WINDOW` of a pole's real part are summed directly and
+    Euler--Maclaurin runs on the segments left and right of them (vectorised over ``c``)."""
+    c = np.asarray(c, dtype=complex)
+    out = [np.zeros(c.size, dtype=complex) for _ in chans]
+    if c.size == 0:
+        return out
+    hiM = float(M)
+    wins = _pole_windows(c, a, K, hiM)
+    plain = np.isnan(wins)
+    if np.any(plain):
+        idx = np.flatnonzero(plain)
+        got = _em_segment_double(a, chans, c[idx], np.full(idx.size, float(K)),
+                                 hiM if math.isinf(hiM) else np.full(idx.size, hiM))
+        for o, g in zip(out, got):
+            o[idx] = g
+    cut = np.flatnonzero(~plain)
+    if cut.size:
+        lo_w = np.maximum(float(K), np.floor(wins[cut] - EM_WINDOW))
+        hi_w = np.minimum(hiM, np.ceil(wins[cut] + EM_WINDOW))
+        # left segment [K, lo_w - 1]
+        left = lo_w - 1 >= K
+        if np.any(left):
+            j = cut[left]
+            got = _em_segment_double(a, chans, c[j], np.full(j.size, float(K)), lo_w[left] - 1)
+            for o, g in zip(out, got):
+                o[j] += g
+        # the window, directly
+        for i, l, h in zip(cut, lo_w, hi_w):
+            I = np.arange(l, h + 1.0)
+            t = 1.0 / (1.0 + c[i] * I ** a)
+            for o, (_, _, e, q) in zip(out, chans):
+                o[i] += np.sum(I ** e * _qpow(t, q))
+        # right segment [hi_w + 1, M]
+        right = hi_w + 1 <= hiM
+        if np.any(right):
+            j = cut[right]
+            got = _em_segment_double(a, chans, c[j], hi_w[right] + 1,
+                                     hiM if math.isinf(hiM) else np.full(j.size, hiM))
+            for o, g in zip(out, got):
+                o[j] += g
+    return out
+
+
+# ==========================================================================
 # Hurwitz sums
 # ==========================================================================
 @lru_cache(maxsize=16)
@@ -679,15 +915,222 @@ def tail_series(p, a, A, M, kappa, q, ctx=None):
         y = -(A ** -float(a)) / kappa
         return kappa ** -q * A ** -float(p) * np.polynomial.polynomial.polyval(y, c)
     J = ctx.prec // 4 + 12
-    Z = tail_zetas(p, a, A, M, J, ctx)
-    coef = [z * (1 if q == 1 else ctx.binomial(q + j - 1, j)) for j, z in enumerate(Z)][::-1]
+    key = (ctx.prec, str(p), str(a), A, M, J, q)
+    coef = _MP_SERIES_CACHE.get(key)
+    if coef is None:
+        Z = tail_zetas(p, a, A, M, J, ctx)
+        coef = [z * math.comb(q + j - 1, j) for j, z in enumerate(Z)][::-1]
+        if len(_MP_SERIES_CACHE) > 256:
+            _MP_SERIES_CACHE.clear()
+        _MP_SERIES_CACHE[key] = coef
     y = -ctx.power(A, -a) / kappa
     return ctx.power(A, -p) / kappa ** q * ctx.polyval(coef, y)
+
+
+_MP_SERIES_CACHE: dict = {}
 
 
 def _rising(q, J):
     """``binom(q + j - 1, j)`` for ``j = 0..J-1``."""
     return np.array([math.comb(q + j - 1, j) for j in range(J)], dtype=float)
+
+
+# -- the same at any precision ---------------------------------------------------------
+def em_window_mp(w):
+    """Half-width of the directly summed window around a pole in the working context ``w``: the
+    remainder ``exp(-2 pi W)`` below ``2^-prec``."""
+    return max(EM_WINDOW, int(math.ceil(w.prec * math.log(2) / (2 * math.pi))) + 2)
+
+
+_SERIES_MP: dict = {}
+_GL_MP: dict = {}
+
+
+def _series_coefficients_mp(w, g0, q, n, sign):
+    """``binom(-q, j)/(g0 + sign j)`` for ``j = 0..n-1`` (``None`` where that is ``1/0``), cached."""
+    key = (w.prec, str(g0), q, n, sign)
+    hit = _SERIES_MP.get(key)
+    if hit is None:
+        out, c = [], w.one
+        for j in range(n):
+            g = g0 + sign * j
+            out.append(None if g == 0 else c / g)
+            c = c * -(q + j) / (j + 1)
+        hit = _SERIES_MP[key] = out
+        if len(_SERIES_MP) > 512:
+            _SERIES_MP.clear()
+            _SERIES_MP[key] = hit
+    return hit
+
+
+def _gl_mp(w):
+    """Gauss--Legendre nodes and weights on ``[0, 1]`` with error ``5.8^-2n`` below ``2^-prec``
+    on panels a third as long as their distance from the pole."""
+    n = int(math.ceil(w.prec * math.log(2) / (2 * math.log(5.8)))) + 2
+    key = (w.prec, n)
+    hit = _GL_MP.get(key)
+    if hit is None:
+        xs, ws = np.polynomial.legendre.leggauss(n)
+        nodes = []
+        for x0 in xs:                                    # Newton polish of P_n(x) = 0 in w
+            x = w.mpf(x0)
+            for _ in range(8):
+                p0, p1 = w.one, x
+                for k in range(2, n + 1):
+                    p0, p1 = p1, ((2 * k - 1) * x * p1 - (k - 1) * p0) / k
+                dp = n * (x * p1 - p0) / (x * x - 1)
+                dx = p1 / dp
+                x -= dx
+                if abs(dx) < w.ldexp(1, -w.prec - 4):
+                    break
+            p0, p1 = w.one, x
+            for k in range(2, n + 1):
+                p0, p1 = p1, ((2 * k - 1) * x * p1 - (k - 1) * p0) / k
+            dp = n * (x * p1 - p0) / (x * x - 1)
+            nodes.append(((x + 1) / 2, 1 / ((1 - x * x) * dp * dp)))
+        hit = _GL_MP[key] = nodes
+    return hit
+
+
+def _ray_end_mp(w, g0, q, coef, l, th, sign):
+    """``Y^g0 sum_j coef_j Y^(sign j)`` with ``Y = e^(l + i th)`` (a ``log Y`` term where
+    ``g0 + sign j = 0``): the antiderivative of the integrand's series at one end."""
+    lnY = w.mpc(l, th)
+    Y = w.exp(lnY) if sign > 0 else w.exp(-lnY)
+    acc = w.zero
+    logterm = w.zero
+    for c in reversed(coef):
+        acc = acc * Y + (0 if c is None else c)
+    for j, c in enumerate(coef):
+        if c is None:
+            # coefficient binom(-q, j) of the log term
+            b = w.one
+            for i in range(j):
+                b = b * -(q + i) / (i + 1)
+            logterm = b * lnY
+    return w.exp(g0 * lnY) * acc + logterm
+
+
+def _ray_integral_mp(w, chans, l1, l2, th, psi):
+    """:func:`_ray_integral_double` in the working context ``w`` for one ray: a list over the
+    channels ``(be, q)``; the series pieces by Horner's rule, the middle by Gauss--Legendre."""
+    ln2 = w.ln2
+    nser = w.prec + 16
+    out = []
+    inf2 = w.isinf(l2)
+    pieces_small = l1 < -ln2
+    pieces_large = inf2 or l2 > ln2
+    ua, ub = max(l1, -ln2), (ln2 if inf2 else min(l2, ln2))
+    middle = ub > ua
+    nodes = []
+    if middle:
+        m = min(max(w.zero, ua), ub)
+        r = w.sqrt(m * m + psi * psi)
+        if r == 0:
+            raise FloatingPointError("the ray integral passes through the pole y = -1")
+        length = max(m - ua, ub - m)
+        J = int(min(60, max(0, math.ceil(float(w.log(length / r, 2))) + 2))) if length > 0 else 0
+        grid = [w.zero] + [w.ldexp(1, -k) for k in range(J, -1, -1)]
+        sg = -1 if th < 0 else 1
+        for side_len, sign in ((ub - m, 1), (m - ua, -1)):
+            if side_len <= 0:
+                continue
+            for lo, hi in zip(grid[:-1], grid[1:]):
+                for x, wt in _gl_mp(w):
+                    u = m + sign * side_len * (lo + (hi - lo) * x)
+                    z = w.mpc(u, th)
+                    log1y = w.ln(-w.expm1(w.mpc(u, -sg * psi)))
+                    nodes.append((z, log1y, side_len * (hi - lo) * wt))
+    for be, q in chans:
+        total = w.zero
+        if pieces_small:
+            coef = _series_coefficients_mp(w, be, q, nser, 1)
+            b = min(l2, -ln2)
+            total += _ray_end_mp(w, be, q, coef, b, th, 1) - _ray_end_mp(w, be, q, coef, l1, th, 1)
+        if pieces_large:
+            coef = _series_coefficients_mp(w, be - q, q, nser, -1)
+            a_ = max(l1, ln2)
+            top = w.zero if inf2 else _ray_end_mp(w, be - q, q, coef, l2, th, -1)
+            total += top - _ray_end_mp(w, be - q, q, coef, a_, th, -1)
+        if nodes:
+            total += w.fsum(wt * w.exp(be * z - q * log1y) for z, log1y, wt in nodes)
+        out.append(total)
+    return out
+
+
+def _em_segment_mp(w, a, chans, c, lo, hi):
+    """:func:`_em_segment_double` for one ``c`` in the working context ``w`` (``hi`` may be inf)."""
+    finite = not math.isinf(hi)
+    lc = w.ln(abs(c))
+    th = w.arg(c)
+    psi = w.atan2(abs(c.imag), -c.real)
+    plain = [(e, q) for _, _, e, q in chans]
+    ends = [(w.mpf(lo), -1)] + ([(w.mpf(hi), 1)] if finite else [])
+    state, ls = [], []
+    for I0, sign in ends:
+        y0 = c * w.power(I0, a)
+        t0 = 1 / (1 + y0)
+        state.append(_End(sign, I0, y0 * t0, a, "resolvent", plain,
+                          [w.power(I0, e) * t0 ** q for _, _, e, q in chans], w.one))
+        ls.append(w.ln(abs(y0)))
+    l1 = ls[0]
+    l2 = ls[1] if finite else w.inf
+    ray = _ray_integral_mp(w, [(be, q) for _, be, _, q in chans], l1, l2, th, psi)
+    totals = []
+    for i, (_, be, _, _) in enumerate(chans):
+        v = w.exp(-be * w.mpc(lc, th)) / a * ray[i] + state[0].scales[i] / 2
+        if finite:
+            v += state[1].scales[i] / 2
+        totals.append(v)
+    kmax = int(math.pi * em_window_mp(w)) + 8
+    tol = w.ldexp(1, -(w.prec - GUARD_BITS + 8))
+    return _euler_maclaurin(state, totals, kmax, lambda k: w.bernoulli(2 * k) / (2 * k), tol,
+                            "complex resolvent sum")
+
+
+def complex_resolvent_tail_mp(w, a, chans, c, K, M):
+    """:func:`complex_resolvent_tail` for one ``c`` (``mpc``) in the working context ``w``."""
+    W = em_window_mp(w)
+    hiM = M
+    win = _pole_windows(np.array([complex(c)]), float(a), K, float(M), W)[0]
+    if math.isnan(win):
+        return _em_segment_mp(w, a, chans, c, K, hiM)
+    lo_w = max(K, math.floor(win - W))
+    hi_w = min(hiM, math.ceil(win + W))
+    out = [w.zero for _ in chans]
+    if lo_w - 1 >= K:
+        out = [o + g for o, g in zip(out, _em_segment_mp(w, a, chans, c, K, lo_w - 1))]
+    for I in range(int(lo_w), int(hi_w) + 1):
+        t = 1 / (1 + c * w.power(I, a))
+        out = [o + w.power(I, e) * t ** q for o, (_, _, e, q) in zip(out, chans)]
+    if hi_w + 1 <= hiM:
+        out = [o + g for o, g in zip(out, _em_segment_mp(w, a, chans, c, hi_w + 1, hiM))]
+    return out
+
+
+def resolvent_tails(a, pqs, kap, K, M):
+    """``[sum_{k=K}^{M} k^-p (k^-a + kappa)^-q for (p, q) in pqs]`` at complex ``kappa`` (double,
+    1-D array), at a cost that grows with neither ``M`` nor ``1/|kappa|``: the Hurwitz series
+    (:func:`tail_series`) where ``|kappa| >= RHO K^-a``, Euler--Maclaurin on the ray
+    (:func:`complex_resolvent_tail`) elsewhere."""
+    a = float(a)
+    kap = np.asarray(kap, dtype=complex)
+    out = [np.zeros(kap.shape, dtype=complex) for _ in pqs]
+    hz = np.abs(kap) >= RHO * float(K) ** -a
+    if np.any(hz):
+        for o, (p, q) in zip(out, pqs):
+            o[hz] = tail_series(p, a, K, M, kap[hz], q)
+    em = np.flatnonzero(~hz)
+    if em.size:
+        # sum_k k^-p (k^-a + kappa)^-q = sum_k k^(aq - p) (1 + kappa k^a)^-q
+        chans = []
+        for p, q in pqs:
+            e = a * q - float(p)
+            be = (e + 1) / a
+            chans.append((q - be, be, e, q))
+        for o, g in zip(out, complex_resolvent_tail(a, chans, kap[em], K, M)):
+            o[em] = g
+    return out
 
 
 # ==========================================================================
@@ -760,15 +1203,17 @@ def resolvent_sum(b, a, kappa, *, q=1, M=math.inf, ctx=None):
 
 
 def _hurwitz_route_double(b, a, kap, q, M):
+    """Complex ``kappa``: a head ``k < A`` with the Hurwitz series from ``A`` where that head is
+    short, else the fixed head ``K`` and :func:`resolvent_tails` (cost independent of ``M``, ``kappa``)."""
+    K = complex_head_size(a)
+    if M != math.inf and direct_is_cheaper(M, kap.size, K):
+        lam, x = power_head(a, {"x": b}, int(M) + 1)
+        return (1.0 / (lam[None, :] + kap[:, None]) ** q) @ x["x"]
     A = head_start(a, float(np.min(np.abs(kap))))
-    direct = math.isinf(A) or (M != math.inf and A - 1 >= M / 2)
-    if direct and M == math.inf:
-        raise FloatingPointError(f"|kappa| = {float(np.min(np.abs(kap))):.3g} too small for the M = inf sums")
-    lam, x = power_head(a, {"x": b}, int(M) + 1 if direct else A)
-    out = (1.0 / (lam[None, :] + kap[:, None]) ** q) @ x["x"]
-    if not direct:
-        out = out + tail_series(b, a, A, M, kap, q)
-    return out
+    if kap.size * A <= _DIRECT_ELEMENTS and (M == math.inf or A - 1 < M / 2):
+        K = max(A, K)
+    lam, x = power_head(a, {"x": b}, K)
+    return (1.0 / (lam[None, :] + kap[:, None]) ** q) @ x["x"] + resolvent_tails(a, [(b, q)], kap, K, M)[0]
 
 
 def _hurwitz_route_mp(w, b, a, k, q, M):
