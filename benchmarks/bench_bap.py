@@ -7,6 +7,10 @@ Median wall times of: a 100-time loss curve at finite N and P (target: under
 ensemble curve, the finite-N-and-P curve at M = 10^7 and M = inf (cost
 independent of M), one 20-digit point at finite N and P, a 20-digit P = inf curve, and one gradient-flow simulation
 instance at N = 1000, P = 2000, M = 2000 with 100 times.
+
+Cost against size (issue 14): a 40-time two-point curve at M = inf, P = 10 N, N = 10^3 .. 10^15
+(times scaled with N^alpha), by the routes chosen by cost (``new``) and with the old long heads
+forced (``heads``, up to N = 10^5: beyond, minutes, then refused).
 """
 from __future__ import annotations
 
@@ -48,10 +52,30 @@ def main(argv=None):
         "curve_10_times_P_inf_20_digits_s": median_time(
             lambda: bap_theory(BAPModel(M=500, alpha=1.5, beta=1.0, N=100, P="inf"), t[::10], dps=20), max(1, R // 2)),
     }
+    out.update(size_scan(max(1, R // 2)))
     m = BAPModel(M=2000, alpha=1.5, beta=1.0, N=1000, P=2000)
     out["simulation_instance_N=1000_P=2000_M=2000_100_times_s"] = median_time(
         lambda: simulate_bap_instance(m, np.random.default_rng(0), t), max(1, R // 2))
     return emit(out, args.json)
+
+
+def size_scan(R):
+    """Seconds of a 40-time two-point curve at N = 10^3 .. 10^15 (P = 10 N, M = inf)."""
+    import scaling_theory.numerics._flow_sums as fs
+    out = {}
+    for e in (3, 5, 9, 12, 15):
+        N = 10**e
+        m = BAPModel(M="inf", alpha=1.5, beta=1.2, N=N, P=10 * N)
+        t = np.logspace(-1, 9, 40) * N**1.5 / 1e3
+        out[f"curve_40_times_N=1e{e}_P=10N_new_s"] = median_time(lambda: bap_theory(m, t), R)
+        if e <= 5:
+            keep = fs._HEAD_BUDGET
+            fs._HEAD_BUDGET = 10**15
+            try:
+                out[f"curve_40_times_N=1e{e}_P=10N_heads_s"] = median_time(lambda: bap_theory(m, t), 1)
+            finally:
+                fs._HEAD_BUDGET = keep
+    return out
 
 
 if __name__ == "__main__":

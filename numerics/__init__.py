@@ -26,6 +26,9 @@ BAPModel, bap_theory, BAPTheory, bap_train_loss_infinite_width
     curves at finite or infinite N, P and M (any precision), label noise, gradient
     flow or gradient descent, ensembles, online SGD (P = inf); the N = inf train loss by the
     one-point route.
+bap_compute_optimal, ComputeOptimal
+    Model B's compute-optimal frontier from the full theory (``C = N t`` or ``C = N P``), any
+    compute, with local and derived exponents.
 simulate_bap, BAPSimulation
     Finite simulation of model B: gradient flow (exact), gradient descent,
     online SGD, ensembles, label noise.
@@ -34,6 +37,7 @@ ConvergenceError
 """
 from ._simulate_flow import BAPSimulation, simulate_bap
 from ._flow import BAPTheory, bap_theory, bap_train_loss_infinite_width
+from ._compute_optimal import ComputeOptimal, bap_compute_optimal
 from ._models import ACTIVATIONS, BAPModel, MRSModel
 from ._ridge import MRSTheory, MRSTheoryGrid, mrs_theory, mrs_theory_grid
 from ._simulate_ridge import MRSSimulation, simulate_mrs
@@ -54,5 +58,6 @@ __all__ = [
     "product_spectrum_exponent", "compare_spectra", "fit_power_law", "PowerLawFit",
     "PowerLawSpectrum", "ArraySpectrum", "spectral_sums", "spectral_trace",
     "BAPTheory", "bap_theory", "bap_train_loss_infinite_width", "BAPSimulation", "simulate_bap",
+    "bap_compute_optimal", "ComputeOptimal",
     "ConvergenceError",
 ]

@@ -209,6 +209,13 @@ def kappa_on_contours(spec, N, P, shape, nodes, k0, substeps=2, maxiter=60):
         root = solve_increasing(F, start, hi, backend=NumpyBackend(), tol=1e-13, what="s(kappa) = s0")
         kappa = (lo + np.exp(root.u)).astype(complex)
     out[:, centre] = kappa
+    last = {}
+
+    def step(k, target):
+        s, ds = _s_and_ds(spec, k, N, P)
+        last["ds"] = ds
+        return (s - target) / ds
+
     for k in range(1, nodes):
         th0, th1 = theta[k - 1], theta[k]
         z0, z1 = shape(th0), shape(th1)
@@ -216,10 +223,11 @@ def kappa_on_contours(spec, N, P, shape, nodes, k0, substeps=2, maxiter=60):
         prev = z0
         for j in range(1, steps + 1):
             target = shape(th0 + (th1 - th0) * j / steps)
-            _, dv = _s_and_ds(spec, kappa, N, P)
-            kappa = kappa + (target - prev) / dv                     # predictor
-            kappa = newton(lambda k: _newton_step(spec, k, N, P, target), kappa, rtol=1e-12,
-                           maxiter=maxiter, strict=False)                   # corrector
+            # predictor: s'(kappa) from the corrector's last iterate (within its tolerance of kappa)
+            dv = last["ds"] if "ds" in last else _s_and_ds(spec, kappa, N, P)[1]
+            kappa = kappa + (target - prev) / dv
+            kappa = newton(lambda k: step(k, target), kappa, rtol=1e-12, maxiter=maxiter,
+                           strict=False)                                    # corrector
             prev = target
         # physical branch: kappa(s) maps the upper half plane into itself
         if np.any(np.imag(kappa) < 0):

@@ -1,4 +1,5 @@
-r"""Model B's resolvent sums at complex ``kappa``, at a cost that does not grow with ``M``.
+r"""Model B's resolvent sums at complex ``kappa``, at a cost that grows with neither ``M`` nor
+``N``, ``P`` (nor ``1/|kappa|``).
 
 Every quantity of model B's theory is built from the sums
 
@@ -9,23 +10,30 @@ with the weights ``x`` one of ``l`` (``lambda_k``), ``l2`` (``lambda_k^2``),
 ``kappa`` off the negative real axis (Talbot contours), at real ``kappa > 0``
 (the ``t -> inf`` pole) and at real ``kappa < -lambda_1`` (the spectral edge
 that bounds the gradient-descent step).  The two-frequency kernels need
-cross sums ``sum x_k R_k(a) R_k(b)`` with ``R_k(a) = 1/(lambda_k + kappa_a)``;
-partial fractions turn them into these one-point sums,
-
-    sum_k x_k R_k(a) R_k(b) = (F_x^{(1)}(a) - F_x^{(1)}(b)) / (kappa_b - kappa_a),
-
-(``F_x^{(2)}`` on the diagonal), so a kernel on ``n`` contour nodes costs
-``O(n)`` sums and ``O(n^2)`` arithmetic, not ``O(n^2 M)``.
+cross sums ``C[a, b] = sum x_k R_k(a) R_k(b)`` with ``R_k(a) = 1/(lambda_k + kappa_a)``
+(:meth:`BAPSpectrum.cross`).
 
 Power laws (``lambda_k = k^-alpha``, ``x_k = k^-p``) use the one power-law sum
-engine, :mod:`scaling_theory.numerics._power_sums`: a head ``k < A`` summed
-directly (kept per instance, shared by the four weights and both ``q``) and the
-tail ``k >= A`` as a Hurwitz-zeta series in ``lambda_k/kappa``
-(:func:`~scaling_theory.numerics._power_sums.tail_series`), with
-``A ~ (4/|kappa|)^(1/alpha)`` set by the smallest ``|kappa|`` asked for, never
-by ``M`` (``M = inf`` is allowed for ``alpha > 1``); the cross sums use the
-same tail zetas.  The ``N = P = inf`` decay is the engine's Laplace sum.
-Arrays of ``lambda`` and ``w*`` are always summed directly.
+engine, :mod:`scaling_theory.numerics._power_sums`, by the cheapest exact route
+for the nodes at hand:
+
+* all ``M`` terms directly where that is cheap;
+* a head ``k < A`` with ``lambda_A <= |kappa|_min / 4`` and the Hurwitz-zeta series of the
+  tail (:func:`~scaling_theory.numerics._power_sums.tail_series`) while that head is short
+  (``A ~ (4/|kappa|)^(1/alpha)`` grows like ``N`` at late times);
+* else a fixed head of ``K = 128`` terms and, node by node, the Hurwitz series (large
+  ``|kappa|``) or Euler--Maclaurin along the ray ``kappa k^alpha`` with the poles of the
+  summand cut out (:func:`~scaling_theory.numerics._power_sums.resolvent_tails`): a cost
+  independent of ``M``, ``N``, ``P`` and the time (``N = P = 10^15`` costs about what
+  ``N = 10^3`` does; ``M = inf`` is allowed for ``alpha > 1``).
+
+The cross sums never cancel: the head by direct products, the tail by partial
+fractions of the tail sums with the constant part removed, close pairs by
+quadrature of ``F^{(2)}`` along their segment, clusters (late times) by the
+Cauchy integral of ``F^{(2)}`` on a circle round them, and pairs of Hurwitz
+nodes by the exact divided differences of the series.  The ``N = P = inf``
+decay is the engine's Laplace sum.  Arrays of ``lambda`` and ``w*`` are always
+summed directly.
 
 Every function has a double-precision path (``kappa`` a 1-D complex array) and
 an mpmath path (``ctx`` an ``mpmath.MPContext``, ``kappa`` a list of ``mpc``).
@@ -36,7 +44,7 @@ import math
 
 import numpy as np
 
-from ._power_sums import (GUARD_BITS, J_DOUBLE, MAX_HEAD, RHO, RHO_MP, SumTooLarge, complex_head_size,
+from ._power_sums import (GUARD_BITS, J_DOUBLE, MAX_HEAD, MP_HEAD_BUDGET, RHO, RHO_MP, SumTooLarge, complex_head_size,
                           complex_resolvent_tail_mp, direct_is_cheaper, em_head_size, head_start,
                           hurwitz_sum, laplace_sum, power_head, resolvent_tails, tail_series, tail_zetas)
 from ._precision import context
@@ -49,14 +57,19 @@ _CHUNK = 1 << 21
 #: Largest head (times nodes, or node pairs) summed directly before the tails switch to the
 #: routes whose cost does not grow with 1/|kappa| (measured crossover, about 3 ms).
 _HEAD_BUDGET = 300_000
+#: ... and ten times that for the cross sums (their new route costs more: tails and close pairs).
+_PAIR_FACTOR = 10
 #: Cross sums: all ``M`` terms directly while ``M n^2`` is below this (a few ms of products).
 _PAIR_DIRECT = 3_000_000
-#: Gauss--Legendre nodes on the segment between two close nodes (error ``(4 + 17^1/2)^-20``).
-_SEGMENT_NODES = 10
+#: Close pairs: ``|kappa_a - kappa_b| <= _CLOSE dist`` (partial fractions lose at most
+#: ``log10(1/_CLOSE)`` digits elsewhere); Gauss--Legendre nodes on their segment, error
+#: ``(1/0.15 + (1 + 1/0.15^2)^1/2)^-16 < 1e-18``.
+_CLOSE = 0.3
+_SEGMENT_NODES = 8
 _SEG_X, _SEG_W = np.polynomial.legendre.leggauss(_SEGMENT_NODES)
 #: mpmath: heads of up to this many terms before Euler--Maclaurin (about 70 ms a node at 30
 #: digits); all ``M`` terms directly while ``M <= _DIRECT_FACTOR_MP K``.
-_HEAD_BUDGET_MP = 3000
+_HEAD_BUDGET_MP = MP_HEAD_BUDGET
 _DIRECT_FACTOR_MP = 4
 #: Most trapezoidal nodes of the Cauchy integral for clustered cross sums ((1/2)^(n/2) <= 1e-18).
 _CAUCHY_MAX = 120
@@ -224,7 +237,7 @@ class BAPSpectrum:
                                        or (pairs and self.M * n <= _PAIR_DIRECT)):
             return None
         A = head_start(float(self.alpha), float(np.min(np.abs(kap))), RHO)
-        if n * A <= _HEAD_BUDGET and (math.isinf(self.M) or A - 1 < self.M / 2):
+        if n * A <= _HEAD_BUDGET * (_PAIR_FACTOR if pairs else 1) and (math.isinf(self.M) or A - 1 < self.M / 2):
             return max(A, self.K)
         return self.K
 
@@ -294,6 +307,8 @@ class BAPSpectrum:
             be = (e + 1) / a
             chans.append((q - be, be, e, q))
         got = complex_resolvent_tail_mp(wk, a, chans, wk.mpc(k), start, self.M)
+        if isinstance(k, ctx.mpf):                    # real kappa: real sums
+            return [ctx.mpf(g.real) for g in got]
         return [ctx.mpc(g) for g in got]
 
     # -- cross sums (double) ----------------------------------------------------------
@@ -360,7 +375,7 @@ class BAPSpectrum:
         differences between nodes with large ``|kappa|``."""
         n = kap.size
         alpha = float(self.alpha)
-        reduce = {w: (not math.isinf(self.M)) or float(self.p[w]) - alpha > 1 for w in weights}
+        reduce = {w: float(self.p[w]) - alpha > 1 for w in weights}
         pqs = []
         for w in weights:
             pqs += [(float(self.p[w]) - alpha, 1) if reduce[w] else (self.p[w], 1), (self.p[w], 2)]
@@ -378,8 +393,9 @@ class BAPSpectrum:
                 C = (T1[:, None] - T1[None, :]) / d
             C[i, i] = T2
             tail[w] = C
-        self._close_pairs(kap, K, weights, tail)
-        hz = np.flatnonzero(self._hurwitz_ok(kap, K))
+        hz_mask = self._hurwitz_ok(kap, K)
+        self._close_pairs(kap, K, weights, tail, hz_mask)
+        hz = np.flatnonzero(hz_mask)
         if hz.size >= 2:
             exact = self._hurwitz_cross(kap[hz], K, weights)
             blk = np.ix_(hz, hz)
@@ -388,11 +404,11 @@ class BAPSpectrum:
         for w in weights:
             out[w] = out[w] + tail[w]
 
-    def _close_pairs(self, kap, K, weights, tail):
-        """Replace the partial fractions between nodes closer than half their midpoint's distance
-        from the tail spectrum ``[-lambda_K, -lambda_M]`` (they would lose ``log10(|kappa| /
+    def _close_pairs(self, kap, K, weights, tail, exact):
+        """Replace the partial fractions between nodes closer than ``_CLOSE`` times their midpoint's
+        distance from the tail spectrum ``[-lambda_K, -lambda_M]`` (they would lose ``log10(|kappa| /
         |kappa_a - kappa_b|)`` digits) by ``int_0^1 T2(a + s (b - a)) ds``, ``T2 = sum_{k>=K} x R^2``
-        (Gauss--Legendre, the segment a quarter of its distance from the singularities)."""
+        (Gauss--Legendre); pairs in ``exact`` (both Hurwitz nodes) are left alone."""
         alpha = float(self.alpha)
         top = -float(K) ** -alpha
         bottom = 0.0 if math.isinf(self.M) else -float(self.M) ** -alpha
@@ -400,7 +416,7 @@ class BAPSpectrum:
         a, b = kap[i], kap[j]
         m = (a + b) / 2
         dist = np.abs(m - np.clip(m.real, top, bottom))
-        close = np.abs(b - a) <= 0.5 * dist
+        close = (np.abs(b - a) <= _CLOSE * dist) & ~(exact[i] & exact[j])   # exact: Hurwitz pairs
         if not np.any(close):
             return
         i, j, a, b = i[close], j[close], a[close], b[close]

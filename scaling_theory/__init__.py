@@ -43,7 +43,7 @@ from . import numerics, theory  # noqa: E402
 from .numerics import (ACTIVATIONS, ArraySpectrum, BAPModel, BAPSimulation, BAPTheory,  # noqa: E402
                        ConvergenceError, FeatureExponents, FeatureSpectrum, MRSModel,
                        MRSNonlinearTheory, MRSSimulation, MRSTheory, MRSTheoryGrid, PowerLawFit,
-                       PowerLawSpectrum, PredictedFeatureSpectrum, bap_theory,
+                       PowerLawSpectrum, PredictedFeatureSpectrum, bap_theory, bap_compute_optimal, ComputeOptimal,
                        bap_train_loss_infinite_width, compare_spectra, feature_spectrum,
                        feature_spectrum_exponents, fit_power_law, hermite_coefficients,
                        mrs_nonlinear_theory, mrs_theory, mrs_theory_grid, predicted_feature_spectrum,
@@ -72,7 +72,7 @@ __all__ = [
     # theory (numeric solutions of the derived equations)
     "mrs_theory", "MRSTheory", "mrs_theory_grid", "MRSTheoryGrid",
     "mrs_nonlinear_theory", "MRSNonlinearTheory",
-    "bap_theory", "BAPTheory", "bap_train_loss_infinite_width",
+    "bap_theory", "BAPTheory", "bap_train_loss_infinite_width", "bap_compute_optimal", "ComputeOptimal",
     # simulation
     "simulate_mrs", "MRSSimulation", "simulate_bap", "BAPSimulation",
     # sweeps (Dask, stored, resumable)

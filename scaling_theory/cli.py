@@ -9,7 +9,7 @@ Commands
 ``scaling-theory bap loss``       model B theory: loss curves L(t) (gradient flow)
 ``scaling-theory bap simulate``   model B finite simulation (flow, GD, online SGD, ensembles)
 ``scaling-theory bap equations``  model B's derived results (pretty text or LaTeX)
-``scaling-theory bap compute-optimal``  exponents of C = N t in N*(C), t*(C), L*(C)
+``scaling-theory bap compute-optimal``  exponents of C = N t in N*(C), t*(C), L*(C) (``--full-theory``: the frontier of the full theory)
 ``scaling-theory exponents mrs``  model A's derived asymptotic exponents (numeric or symbolic)
 ``scaling-theory exponents bap``  model B's derived asymptotic exponents and compute-optimal scaling
 ``scaling-theory derive``         regenerate ``derivations/`` and the generated code
@@ -470,6 +470,27 @@ def _cmd_bap_compute_optimal(args):
            "exponents": {k: float(v) for k, v in exact.items()},
            "exact": {k: str(v) for k, v in exact.items()},
            "expressions": {k: str(v) for k, v in exprs.items()}}
+    from scaling_theory.theory._asymptotics import compute_optimal_with_width_term
+
+    ew = compute_optimal_with_width_term()
+    width = {k: sp.nsimplify(ew[src].subs(point)) for k, src in (("N", "N"), ("t", "t"), ("L", "loss"))}
+    out["exponents_with_width_term"] = {k: float(v) for k, v in width.items()}
+    out["exact_with_width_term"] = {k: str(v) for k, v in width.items()}
+    frontier = None
+    if args.full_theory:
+        budgets = _budgets(args.compute)
+        from scaling_theory.numerics import BAPModel, bap_compute_optimal
+
+        try:
+            model = BAPModel(M="inf", alpha=float(a_s), beta=float(b_s), N=1, P=args.P,
+                             noise_var=float(_real("noise-var", args.noise_var)))
+        except ValueError as exc:
+            raise _UsageError(str(exc)) from None
+        try:
+            frontier = bap_compute_optimal(model, budgets, budget=args.budget, progress=not args.no_progress)
+        except ValueError as exc:
+            raise _UsageError(str(exc)) from None
+        out["full_theory"] = frontier.to_dict()
     if args.json:
         _dump(out)
         return 0
@@ -479,7 +500,31 @@ def _cmd_bap_compute_optimal(args):
     for k in ("N", "t", "L"):
         print(f"  {names[k]} ~ C^({out['exact'][k]})  = C^{out['exponents'][k]:.10g}   "
               f"[{out['expressions'][k]}]")
+    print("with the finite-width transient d t^(1/alpha - min(beta,1))/N (binds for beta > 1):")
+    for k in ("N", "t", "L"):
+        print(f"  {names[k]} ~ C^({out['exact_with_width_term'][k]})  = C^{out['exponents_with_width_term'][k]:.10g}")
+    if frontier is not None:
+        o = frontier.other
+        print(f"full theory, C = N {o} ({frontier.method}):")
+        print(f"  {'C':>9} {'N*':>11} {o + '*':>11} {'L*':>11} {'dlogN*/dlogC':>13} {'dlogL*/dlogC':>13}")
+        for i, cc in enumerate(frontier.compute):
+            print(f"  {cc:9.3g} {frontier.N_star[i]:11.4g} {frontier.other_star[i]:11.4g} {frontier.L_star[i]:11.4g} "
+                  f"{frontier.local['N'][i]:13.5f} {frontier.local['L'][i]:13.5f}")
     return 0
+
+
+def _budgets(text):
+    """``--compute``: comma-separated budgets ``C`` (never evaluated: floats only)."""
+    out = []
+    for part in str(text).split(","):
+        try:
+            v = float(part.strip())
+        except ValueError:
+            raise _UsageError(f"compute must be comma-separated numbers, got {part.strip()!r}") from None
+        if not (math.isfinite(v) and 100 <= v <= 1e200):
+            raise _UsageError(f"compute must be budgets in [100, 1e200], got {part.strip()!r}")
+        out.append(v)
+    return out
 
 
 def _exponent_arg(model, name, s):
@@ -775,6 +820,16 @@ def build_parser() -> argparse.ArgumentParser:
     bc.add_argument("--alpha", required=True, help="model-B exponent (lambda_k = k^-alpha), > 1")
     bc.add_argument("--beta", required=True, help="task exponent, > 0")
     bc.add_argument("--json", action="store_true", help="print JSON")
+    bc.add_argument("--full-theory", action="store_true",
+                    help="also minimise the full theory's loss over N at each budget (M = inf) and print "
+                         "N*, t*, L* and their local exponents")
+    bc.add_argument("--compute", default="1e4,1e8,1e12,1e16,1e20", metavar="C1,C2,...",
+                    help="budgets for --full-theory (default: 1e4,1e8,1e12,1e16,1e20)")
+    bc.add_argument("--budget", choices=("Nt", "NP"), default="Nt",
+                    help="C = N t (gradient flow, P fixed) or C = N P (trained to convergence; needs --noise-var)")
+    bc.add_argument("--P", default="inf", help="data for --budget Nt (default inf)")
+    bc.add_argument("--noise-var", default="0", help="label-noise variance (default 0)")
+    bc.add_argument("--no-progress", action="store_true", help="no progress bar")
     bc.set_defaults(func=_cmd_bap_compute_optimal)
 
     ex = sub.add_parser("exponents", help="derived asymptotic exponents of model A or B",

@@ -161,3 +161,77 @@ def test_double_two_point_against_mpmath_over_a_long_time_range():
     ref = np.array([float(v) for v in bap_theory(m, t, dps=16).test_loss])
     got, _ = _two_point_curves(BAPSpectrum(m), 200, 100, 0.0, t)
     assert np.max(np.abs(got / ref - 1)) < 1e-9
+
+
+# -- any N and P: sums whose cost grows with neither M nor 1/|kappa| -----------------------------
+def test_sums_at_tiny_kappa_equal_direct_sums_and_need_no_long_head(monkeypatch):
+    """At |kappa| ~ 1e-9 (N ~ 10^6) the old head would be ~10^6 terms; the sums use a head of
+    K = 128 and Euler--Maclaurin on the ray, and equal the plain sums over M = 4 10^6 terms."""
+    import scaling_theory.numerics._flow_sums as fs
+    heads = []
+    real_head = fs.power_head
+    monkeypatch.setattr(fs, "power_head", lambda a, ps, A, ctx=None: heads.append(A) or real_head(a, ps, A, ctx))
+    m = BAPModel(M=4 * 10**6, alpha=1.5, beta=1.2, N=10, P="inf")
+    kap = 1e-9 * np.exp(1j * np.array([0.0, 1.0, 2.5, -3.0, 3.1]))
+    got = BAPSpectrum(m).F(kap)
+    assert max(heads) <= 1024
+    want = direct(m, kap, 1)
+    for w in ("l", "u", "ul", "l2"):
+        assert np.all(np.abs(got[w, 1] - want[w]) <= 1e-13 * np.abs(want[w])), w
+
+
+def test_cross_sums_by_the_new_routes_equal_direct_products(monkeypatch):
+    """Cross sums C[a, b] with the tail k >= 128 from the sums on the ray: nodes spread over
+    eight decades, a tight cluster (Cauchy integral of F2), close pairs off the real axis
+    (segment quadrature) and nodes near the negative axis; against (R x) R^T over M = 4 10^5."""
+    import scaling_theory.numerics._flow_sums as fs
+    monkeypatch.setattr(fs, "_HEAD_BUDGET", 0)                  # never the old long heads
+    m = BAPModel(M=400_000, alpha=1.5, beta=1.2, N=10, P="inf")
+    lam = m.eigenvalues()
+    u = lam * m.target() ** 2
+    spec = BAPSpectrum(m)
+    rng = np.random.default_rng(7)
+    sets = [10 ** rng.uniform(-8, 0, 10) * np.exp(1j * rng.uniform(-3, 3, 10)),
+            2e-7 * (1 + 1e-4 * np.exp(1j * np.linspace(-2.5, 2.5, 9))),
+            1e-6 * np.exp(1j * 2.0) * (1 + 0.03 * np.arange(8)),
+            3e-5 * np.exp(1j * (np.pi - 0.05 * np.arange(1, 8)))]
+    for kap in sets:
+        assert spec._tail_start(kap, pairs=True) == spec.K
+        got = spec.cross(kap)
+        R = 1 / (lam[None, :] + kap[:, None])
+        for w, x in (("u", u), ("ul", u * lam), ("l", lam), ("l2", lam**2)):
+            want = (R * x) @ R.T
+            assert np.all(np.abs(got[w] - want) <= 1e-13 * np.abs(want)), w
+
+
+def test_the_loss_by_either_route_agrees(monkeypatch):
+    """The whole two-point curve with every sum through the new routes, and with the old heads
+    (head up to (4/|kappa|)^(1/alpha) and the Hurwitz series): independent algorithms."""
+    import scaling_theory.numerics._flow_sums as fs
+    m = BAPModel(M="inf", alpha=1.5, beta=1.2, N=1000, P=2000, noise_var=1e-3)
+    t = np.logspace(0, 8, 9)
+    monkeypatch.setattr(fs, "_HEAD_BUDGET", 0)
+    new = bap_theory(m, t)
+    monkeypatch.setattr(fs, "_HEAD_BUDGET", 10**15)
+    old = bap_theory(m, t)
+    for a, b, acc in ((new.test_loss, old.test_loss, new.accuracy), (new.train_loss, old.train_loss, new.accuracy)):
+        assert np.all(np.abs(a - b) <= np.maximum(acc, 1e-9 * np.abs(b)))
+
+
+def test_huge_widths_and_datasets_reach_the_final_loss():
+    """N = 10^15 (P = inf) and N = 10^12, P = 10^13: the theory runs with short heads, decreases,
+    and at late times reaches L(inf) = kappa0 sum u/(lambda + kappa0) with n1(kappa0) = N from the
+    real-axis route of the engine (Euler--Maclaurin with the incomplete beta, independent of
+    the complex routes and the contours)."""
+    from scaling_theory.numerics._power_sums import resolvent_sum
+    from scipy.optimize import brentq
+    a, b = 1.5, 1.2
+    N = 10**15
+    n1 = lambda k: resolvent_sum(a, a, k)                              # noqa: E731
+    k0 = math.exp(brentq(lambda u: math.log(n1(math.exp(u))) - math.log(N), -80, 0, xtol=1e-15))
+    final = k0 * resolvent_sum(a * b + 1, a, k0)
+    r = bap_theory(BAPModel(M="inf", alpha=a, beta=b, N=N, P="inf"), [1.0, 1e10, 1e25, 1e40])
+    assert np.all(np.diff(r.test_loss) <= 0)
+    assert r.test_loss[-1] == pytest.approx(final, rel=1e-9)
+    r2 = bap_theory(BAPModel(M="inf", alpha=a, beta=b, N=10**12, P=10**13), [1.0, 1e8, 1e16, 1e30])
+    assert np.all(np.diff(r2.test_loss) <= 0) and np.all(r2.train_loss > 0)

@@ -11,8 +11,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from scaling_theory.numerics._power_sums import (_hurwitz_route_double, hurwitz_sum, laplace_sum,
-                                                 resolvent_sum)
+from scaling_theory.numerics._power_sums import (_hurwitz_route_double, _pole_windows, complex_resolvent_tail,
+                                                 complex_resolvent_tail_mp, hurwitz_sum, laplace_sum,
+                                                 resolvent_sum, tail_series)
 from scaling_theory.numerics._precision import context
 
 # (b, a, q): model A's n1, n2 (b = q a), model B's weights, a summand with a growing power
@@ -173,3 +174,74 @@ def test_routes_agree_at_the_cost_crossover(n, monkeypatch):
     em = ps.em_resolvent(2.0, chans, kaps, M - 1)
     for d, e in zip(direct, em):
         assert np.all(np.abs(d - e) <= 1e-12 * np.abs(d))
+
+
+# -- complex kappa at any modulus: Euler--Maclaurin on the ray ------------------------------
+def _chans(ps_qs, a):
+    """Channels (al, be, e, q) of sum k^-p (k^-a + kappa)^-q = sum k^e (1 + kappa k^a)^-q."""
+    out = []
+    for p, q in ps_qs:
+        e = a * q - p
+        be = (e + 1) / a
+        out.append((q - be, be, e, q))
+    return out
+
+
+def test_complex_route_matches_direct_sums_near_and_far_from_the_poles():
+    """Random kappa with |kappa| from 1e-9 to 1, and kappa within 1e-3 .. 0.3 rad of the negative
+    axis, where a pole of the summand comes within a few units of the real k axis (terms summed
+    directly around it): against the plain sum of every term from K = 128 to M = 2 10^5.  The
+    sum near such a pole is ill-conditioned (condition ~ 1/|1 + kappa k^a|), so the error is
+    measured against sum |terms|."""
+    a, K, M = 1.5, 128, 200_000
+    pq = [(1.5, 1), (3.0, 2), (2.8, 1), (4.3, 2), (2.0, 2)]
+    rng = np.random.default_rng(3)
+    kap = np.concatenate([10 ** rng.uniform(-9, 0, 24) * np.exp(1j * rng.uniform(-3.1, 3.1, 24)),
+                          [1e-6 * np.exp(1j * (np.pi - 1e-3)), 1e-5 * np.exp(-1j * (np.pi - 0.05)),
+                           3e-7 * np.exp(1j * (np.pi - 0.3)), 2e-6 * np.exp(-1j * (np.pi - 2e-4)),
+                           2e-4 + 0j, -1.1e-6 + 0j]])
+    got = complex_resolvent_tail(a, _chans(pq, a), kap, K, M)
+    k = np.arange(K, M + 1.0)
+    windows = 0
+    for (p, q), g in zip(pq, got):
+        for j, c in enumerate(kap):
+            terms = k ** (a * q - p) * (1 + c * k ** a) ** -q
+            want = np.sum(terms)
+            scale = np.sum(np.abs(terms))
+            assert abs(g[j] - want) <= 2e-14 * scale, (p, q, c)
+    windows = int(np.sum(~np.isnan(_pole_windows(kap, a, K, M))))
+    assert windows >= 3                      # the near-axis points did take the window route
+
+
+@pytest.mark.parametrize("M", [10**7, math.inf])
+def test_complex_routes_agree_where_both_converge(M):
+    """Euler--Maclaurin on the ray against the Hurwitz series from the same K (independent
+    algorithms), at |kappa| where the series converges (|kappa| >= 4 K^-a)."""
+    a, K = 1.5, 128
+    kap = 4.5 * K ** -a * np.exp(1j * np.linspace(-3.0, 3.0, 13)) * np.array([1, 3, 30] * 4 + [1])
+    for p, q in [(1.5, 1), (3.0, 2), (2.8, 1), (4.3, 2)]:
+        em = complex_resolvent_tail(a, _chans([(p, q)], a), kap, K, M)[0]
+        hz = tail_series(p, a, K, M, kap, q)
+        assert np.all(np.abs(em - hz) <= 1e-14 * np.abs(hz)), (p, q)
+
+
+def test_complex_route_mpmath_two_precisions_and_direct():
+    """The mpmath route at 30 and 50 digits, and against an exact 50-digit sum at M = 3000."""
+    a_s, M, K = "1.5", 3000, 64
+    outs = {}
+    for dps in (30, 50):
+        w = context(dps + 8)
+        a = w.mpf(a_s)
+        chans = []
+        for p, q in [(a, 1), (2 * a, 2), (a * w.mpf("1.2") + 1, 2)]:
+            e = a * q - p
+            be = (e + 1) / a
+            chans.append((q - be, be, e, q))
+        c = w.mpc("-2e-5", "3e-7")
+        outs[dps] = complex_resolvent_tail_mp(w, a, chans, c, K, M)
+        if dps == 50:
+            for (_, _, e, q), g in zip(chans, outs[dps]):
+                want = w.fsum(w.power(I, e) * (1 + c * w.power(I, a)) ** -q for I in range(K, M + 1))
+                assert abs(g / want - 1) < w.mpf(10) ** -48
+    for x, y in zip(outs[30], outs[50]):
+        assert abs(x / y - 1) < mpmath.mpf(10) ** -29
