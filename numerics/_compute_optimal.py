@@ -133,8 +133,8 @@ def _routes(model, budget):
 def _argmin(f, u0, lo=0.0, hi=math.inf, widths=(0.6, 0.2, 0.07), points=9, maxshift=20):
     """Minimiser of ``f`` near ``u0``: least-squares parabolas through ``points`` samples on
     shrinking windows ``u +- width`` (the fit averages the round-off of the loss, which a
-    three-point parabola would amplify by ``1/h^2``); a window whose samples fall monotonically
-    is moved to its lowest sample first."""
+    three-point parabola would amplify by ``1/h^2``); a window whose fit is not a convex parabola
+    with its lowest sample inside is recentred on its lowest sample first."""
     u = u0
     x = np.linspace(-1.0, 1.0, points)
     for width in widths:
@@ -147,7 +147,7 @@ def _argmin(f, u0, lo=0.0, hi=math.inf, widths=(0.6, 0.2, 0.07), points=9, maxsh
             if a2 > 0 and 0 < k < points - 1:
                 u = c + min(max(-a1 / (2 * a2), -width), width)
                 break
-            u = us[k] + (width if k == points - 1 else -width if k == 0 else 0.0)
+            u = us[k]                       # recentre on the lowest sample (a width further if at an end)
         else:
             raise ArithmeticError(f"the compute-optimal search found no minimum near log N = {u:.6g}")
     return u

@@ -57,7 +57,7 @@ from ._common import (ReportConfig, SimJob, SectionResult, Section, _job_seed, _
                       _fmt)
 from .ridge import (_scaling_plan, _scaling_build, _duality_build, _peak_plan, _peak_build, _plateau_plan,
                     _plateau_build)
-from .flow import (_bap_loss_plan, _bap_loss_build, _bap_frontier_build, _bap_width_build, _bap_finite_P_plan,
+from .flow import (_bap_loss_plan, _bap_loss_build, _bap_frontier_build, _bap_frontier_tasks, _bap_width_build, _bap_finite_P_plan,
                    _bap_finite_P_build, _bap_ensemble_plan, _bap_ensemble_build)
 from .features import (FEATURE_ACTIVATIONS, _EXT_ORDER, _spectra_build, _past_plan, _past_build)
 from .asymptotics import (_digits_str, _asymptotics_build, _asymptotics_tasks)
@@ -75,7 +75,8 @@ SECTIONS = [
     Section("plateau", "(d) Breakdown and plateau as N approaches M", _plateau_plan, _plateau_build),
     Section("duality", "(e) Duality N <-> T", lambda cfg: [], _duality_build),
     Section("bap_loss", "(f) Model B: loss curves L(t) at P = inf", _bap_loss_plan, _bap_loss_build),
-    Section("bap_compute_optimal", "(g) Model B: compute-optimal frontier", lambda cfg: [], _bap_frontier_build),
+    Section("bap_compute_optimal", "(g) Model B: compute-optimal frontier", lambda cfg: [], _bap_frontier_build,
+            _bap_frontier_tasks),
     Section("bap_width", "(h) Model B: finite-width convergence", lambda cfg: [], _bap_width_build),
     Section("bap_finite_P", "(i) Model B: train vs test loss at finite P", _bap_finite_P_plan,
             _bap_finite_P_build),
@@ -338,7 +339,12 @@ def _summary(cfg, sections, results, overall, timings, n_sims, by_model=None):
         h = results["bap_compute_optimal"].headline
         for k, what in (("L", "L*"), ("N", "N*"), ("t", "t*")):
             lines.append(f"| model B: compute-optimal exponent of C in {what} | {h['derived'][k]:.4g} | "
-                         f"{h['fitted'][k]:.4f} (frontier) |")
+                         f"{h['fitted'][k]:.4f} (full theory at C = {h['fitted_at_C']:.0e}) |")
+        o = h["beta_above_one"]
+        for k, what in (("L", "L*"), ("N", "N*")):
+            lines.append(f"| model B, beta = {o['beta']:g} > 1: exponent of C in {what} (with the 1/N term; "
+                         f"additive form {o['derived'][k]:.4g}) | {o['derived_width'][k]:.4g} | "
+                         f"{o['local'][k]:.4f} (full theory at C = {o['at_C']:.0e}) |")
     if "bap_width" in results:
         h = results["bap_width"].headline
         lines.append(f"| model B: L(t, N) - L(t, inf) vs N, early (t = {h['t_early']:g}) | -1 (first order) | "

@@ -68,11 +68,11 @@ class ReportConfig:
     bap_N: tuple = (25, 100, 400)
     bap_times: tuple = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
     bap_t_range: tuple = (0.1, 1e4)
-    #: (g) compute-optimal frontier: M, widths (log grid lo, hi, count), compute C grid
-    frontier_M: int = 10000
-    frontier_N: tuple = (3, 7500, 36)
-    frontier_C: tuple = (1e1, 1e8, 36)
-    frontier_fit: tuple = (1e3, 1e7)       # C range of the fitted exponents
+    #: (g) compute-optimal frontier of the full theory at M = inf: compute grid (lo, hi, count), a
+    #: beta > 1 point (alpha, beta), the "realistic" budgets whose pre-asymptotic correction is quoted
+    frontier_C: tuple = (1e4, 1e24, 11)
+    frontier_beta_above_one: tuple = (1.5, 1.7)
+    frontier_realistic: tuple = (1e18, 1e24)
     #: (h) finite-width convergence: M, widths (lo, hi, count), early time (late: t -> inf)
     width_M: int = 20000
     width_N: tuple = (10, 1000, 12)
@@ -123,8 +123,7 @@ class ReportConfig:
                    scan_sizes=(60,), scan_points=(10, 30), peak_T=60, peak_N=(30, 90),
                    peak_gammas=(1e-3,), plateau_M=(50, 100), plateau_sim=((50, (0.4, 2.0)),),
                    dense=30, bap_M=200, bap_N=(10, 40), bap_times=(1.0, 10.0, 100.0),
-                   frontier_M=1000, frontier_N=(3, 700, 12), frontier_C=(1e1, 1e6, 12),
-                   frontier_fit=(1e2, 1e5), width_M=2000, width_N=(10, 100, 5),
+                   frontier_C=(1e4, 1e16, 3), width_M=2000, width_N=(10, 100, 5),
                    finite_P_M=150, finite_P=40, finite_P_N=(20, 100),
                    finite_P_times=(1.0, 10.0, 100.0, 1000.0), ens_M=150, ens_P=60, ens_N=15, ens_E=4,
                    ens_times=(1.0, 100.0, 10000.0), spectrum_M=40, spectrum_N=120, spectrum_draws=2,
