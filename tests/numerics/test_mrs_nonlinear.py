@@ -476,3 +476,20 @@ def test_theory_matches_plain_simulate_mrs_slow(act, kw):
 def test_known_gap_small_ridge_train_loss_relu():
     m = MRSModel(M=1000, alpha=2.0, N=800, T=400, activation="relu")
     assert_close_to_simulation(m, [1e-4], seeds=12)
+
+
+def test_draws_stop_when_the_u_average_is_converged():
+    """Default u_draws: draws in pairs until the standard error is below 0.2% of the loss; the
+    draws are the first draws of the fixed-count run (the same U as simulate_mrs's instances),
+    and the mean is theirs.  At N = 400 the features self-average: two draws suffice."""
+    m = MRSModel(M=300, alpha=1.0, N=400, T=800, gamma=1e-3, activation="relu")
+    auto = mrs_nonlinear_theory(m, seed=3)
+    assert 2 <= auto.u_draws < 16 and auto.u_draws % 2 == 0
+    assert np.all(auto.test_loss_sem <= 2e-3 * auto.test_loss)
+    fixed = mrs_nonlinear_theory(m, u_draws=auto.u_draws + 2, seed=3)
+    assert np.array_equal(fixed.per_draw_test[:auto.u_draws], auto.per_draw_test)
+    assert "standard error" in auto.method
+    tight = mrs_nonlinear_theory(m, seed=3, rtol=1e-9, u_draws=6)     # never converged: stops at the cap
+    assert tight.u_draws == 6
+    with pytest.raises(ValueError, match="rtol must be"):
+        mrs_nonlinear_theory(m, rtol=0)

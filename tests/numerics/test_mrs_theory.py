@@ -21,6 +21,7 @@ def test_public_surface():
                 "PowerLawSpectrum", "ArraySpectrum", "spectral_sums", "spectral_trace",
                 "BAPTheory", "bap_theory", "bap_train_loss_infinite_width",
                 "BAPSimulation", "simulate_bap", "MRSNonlinearTheory", "mrs_nonlinear_theory",
+                "bap_compute_optimal", "ComputeOptimal",
                 "feature_spectrum", "FeatureSpectrum", "feature_spectrum_exponents", "FeatureExponents",
                 "predicted_feature_spectrum", "PredictedFeatureSpectrum", "hermite_coefficients",
                 "product_spectrum_exponent", "compare_spectra", "fit_power_law", "PowerLawFit"}
