@@ -8,7 +8,9 @@ Measures (median wall time over repeats):
 3. one 50-digit mpmath point;
 4. one simulation instance at N = T = 2000, M = 4000 (linear, alpha = 1),
    next to the bare LAPACK/BLAS calls it needs: the GEMM building Phi
-   (T x M times M x N) and the thin SVD of the T x N matrix Phi.
+   (T x M times M x N) and the thin SVD of the T x N matrix Phi;
+5. the nonlinear theory (relu) at the README point M = 1000, N = 2000, T = 4000: the default
+   (draws of U until the standard error is below 0.2%) and the former fixed 16 draws, serially.
 """
 from __future__ import annotations
 
@@ -59,6 +61,15 @@ def main(argv=None):
     out["point_mpmath_50_digits_s"] = timeit(lambda: mrs_theory(m50, dps=50), R)[0]
     m50b = MRSModel(M=10**9, alpha="1", N=100, T=400, gamma="0.001")
     out["point_mpmath_50_digits_M=1e9_s"] = timeit(lambda: mrs_theory(m50b, dps=50), R)[0]
+
+    from scaling_theory.numerics import mrs_nonlinear_theory
+
+    mn = MRSModel(M=1000, alpha=1, N=2000, T=4000, gamma=1e-4, activation="relu")
+    res = {}
+    out["nonlinear_point_N=2000_default_s"] = timeit(lambda: res.setdefault("a", mrs_nonlinear_theory(mn, workers=0)), 1)[0]
+    out["nonlinear_point_N=2000_draws_used"] = float(res["a"].u_draws)
+    if not args.skip_simulation:
+        out["nonlinear_point_N=2000_16_draws_s"] = timeit(lambda: mrs_nonlinear_theory(mn, u_draws=16, workers=0), 1)[0]
 
     if not args.skip_simulation:
         Ns = Ts = 2000

@@ -70,7 +70,7 @@ class ReportConfig:
     bap_t_range: tuple = (0.1, 1e4)
     #: (g) compute-optimal frontier of the full theory at M = inf: compute grid (lo, hi, count), a
     #: beta > 1 point (alpha, beta), the "realistic" budgets whose pre-asymptotic correction is quoted
-    frontier_C: tuple = (1e4, 1e24, 11)
+    frontier_C: tuple = (1e4, 1e24, 6)
     frontier_beta_above_one: tuple = (1.5, 1.7)
     frontier_realistic: tuple = (1e18, 1e24)
     #: (h) finite-width convergence: M, widths (lo, hi, count), early time (late: t -> inf)

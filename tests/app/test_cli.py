@@ -119,6 +119,7 @@ def test_equations(capsys):
     assert "Self-consistent equation" in out and ("κ" in out or "kappa" in out)
 
 
+@pytest.mark.slow          # regenerates every derivation from sympy (about 30 s)
 def test_derive_check(capsys):
     assert main(["derive", "--check"]) in (0, 1)
     out = capsys.readouterr().out

@@ -129,6 +129,7 @@ def test_asymptotics_section(report):
     assert "alpha_B = 1 + alpha_A" in text
 
 
+@pytest.mark.slow          # a second quick report (20 s); resume and worker-count reproducibility: test_report_atomic
 def test_reproducible(report, tmp_path):
     again = reproduce(tmp_path, quick=True, progress=False)
     a = json.loads(report["json"].read_text())["comparisons"]
@@ -136,6 +137,7 @@ def test_reproducible(report, tmp_path):
     assert [r["simulation"] for r in a] == [r["simulation"] for r in b]
 
 
+@pytest.mark.slow          # a third quick report through the command line (20 s)
 def test_cli_reproduce(tmp_path, capsys):
     from scaling_theory.cli import main
 

@@ -154,6 +154,7 @@ def test_mpmath_train_loss_at_infinite_width_near_threshold():
         assert abs(y / float(x) - 1) < 1e-9
 
 
+@pytest.mark.slow          # 20-digit curves over ten decades (about 11 s)
 def test_double_two_point_against_mpmath_over_a_long_time_range():
     """Double-precision accuracy of the double Talbot inversion: < 1e-9 relative, t = 0.1..1e6."""
     m = BAPModel(M="inf", alpha=2.5, beta=0.7, N=200, P=100)
