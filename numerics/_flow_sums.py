@@ -126,7 +126,13 @@ class BAPSpectrum:
             self._heads = {}
             # the fixed head before the tails: longer than model A's, so that Euler--Maclaurin
             # converges in a few terms (the remainder falls like (2 pi K)^-2m)
-            self.K = em_head_size(float(self.alpha), ctx) if ctx is not None else complex_head_size(self.alpha)
+            if ctx is None:
+                self.K = complex_head_size(self.alpha)
+            else:
+                # mpmath: a longer head (4 per working digit) halves the Bernoulli terms of the
+                # complex tails (the remainder falls like (2 pi K)^-2m), and their Taylor
+                # recurrences cost the square of that
+                self.K = max(em_head_size(float(self.alpha), ctx), 4 * ctx.dps)
         else:
             lam = model.eigenvalues()
             u = lam * model.target() ** 2
