@@ -461,13 +461,14 @@ def _talbot_curve(model, n, t, dps, kind):
 # --------------------------------------------------------------------------
 
 
-def _cross(F1, F2, kap):
-    """``sum_k x_k R_k(a) R_k(b)`` on all pairs of nodes, by partial fractions."""
-    d = kap[None, :] - kap[:, None]
-    i = np.arange(kap.size)
-    d[i, i] = 1
-    C = (F1[:, None] - F1[None, :]) / d
-    C[i, i] = F2
+def _cross(F1, F2, kap, rows=None):
+    """``sum_k x_k R_k(a) R_k(b)`` on the pairs (``rows`` of nodes, all nodes), by partial fractions."""
+    rows = np.arange(kap.size) if rows is None else np.asarray(rows)
+    d = kap[None, :] - kap[rows, None]
+    r = np.arange(rows.size)
+    d[r, rows] = 1
+    C = (F1[rows, None] - F1[None, :]) / d
+    C[r, rows] = F2[rows]
     return C
 
 
@@ -492,8 +493,9 @@ def _F_mp_symmetric(spec, kap):
             for key, v in f.items()}
 
 
-def _kernels(spec, kap, N, P, noise, ensemble=1):
-    """n1, s, s', and the kernels G_test, G_train on all pairs of nodes ``kap``.
+def _kernels(spec, kap, N, P, noise, ensemble=1, rows=None):
+    """n1, s, s', and the kernels G_test, G_train on all pairs of nodes ``kap`` (mpmath: the
+    pairs whose first node is in ``rows``, when given).
 
     ``kap``: 1-D complex array (double; cross sums by :meth:`BAPSpectrum.cross`), or
     an object array of ``mpc`` (then ``spec`` is an mpmath :class:`BAPSpectrum`,
@@ -510,20 +512,21 @@ def _kernels(spec, kap, N, P, noise, ensemble=1):
     if mp:
         F = _F_mp_symmetric(spec, list(kap))
         n1, n2 = F["l", 1], F["l2", 2]
-        Su, Sul = _cross(F["u", 1], F["u", 2], kap), _cross(F["ul", 1], F["ul", 2], kap)
-        S1, S2 = _cross(F["l", 1], F["l", 2], kap), _cross(F["l2", 1], F["l2", 2], kap)
+        Su, Sul = _cross(F["u", 1], F["u", 2], kap, rows), _cross(F["ul", 1], F["ul", 2], kap, rows)
+        S1, S2 = _cross(F["l", 1], F["l", 2], kap, rows), _cross(F["l2", 1], F["l2", 2], kap, rows)
     else:
         n1, n2 = spec.n12(kap)
         C = spec.cross(kap)
         Su, Sul, S1, S2 = C["u"], C["ul"], C["l"], C["l2"]
     s, ds = s_and_ds(kap, n1, n2, iN, iP)
-    kk = kap[:, None] * kap[None, :]
+    rows = np.arange(kap.size) if rows is None else np.asarray(rows)
+    kk = kap[rows, None] * kap[None, :]
     frac = S1 * iN / (1 - S2 * iN)
     B = kk * (Su + Sul * frac)
     D = S2 + kk * S1 * frac
     den = 1 - D * iP
     G_test = (B + noise * D * iP) / den
-    rr = (1 - n1 * iP)[:, None] * (1 - n1 * iP)[None, :]
+    rr = (1 - n1 * iP)[rows, None] * (1 - n1 * iP)[None, :]
     G_train = rr * (B + noise) / den
     if ensemble > 1:
         # cross term of two students (independent projections, same data): the N = inf kernel
@@ -710,11 +713,20 @@ def _two_point_curves_mp(model, t, dps):
                 par = sign ** (n_steps % 2)
                 a_all += [par * sign * c * ctx.exp(z) / (eta * s) * ctx.exp(z * n_steps)
                           for c, z, s in zip(c_all, z_all, s_all)]
-        _, _, _, Gt, Gr = _kernels(spec, np.array(kap_all, dtype=object), N if math.isinf(N) else ctx.mpf(N),
-                                   P if math.isinf(P) else ctx.mpf(P), noise, model.ensemble)
+        # the nodes come in conjugate pairs (kappa, a and G conjugate with them), so the real
+        # part of a^T G a is that of the rows j with Im z_j >= 0, the others counted twice
+        kap_arr = np.array(kap_all, dtype=object)
+        rows, weights = [], []                         # full(v): the n - 1 conjugates first
+        for b in range(len(signs)):
+            base = b * (2 * nodes - 1)
+            rows += list(range(base + nodes - 1, base + 2 * nodes - 1))
+            weights += [1] + [2] * (nodes - 1)
+        _, _, _, Gt, Gr = _kernels(spec, kap_arr, N if math.isinf(N) else ctx.mpf(N),
+                                   P if math.isinf(P) else ctx.mpf(P), noise, model.ensemble, rows=rows)
         a = np.array(a_all, dtype=object)
-        test.append(out.mpf(ctx.re(a @ Gt @ a)))
-        train.append(out.mpf(ctx.re(a @ Gr @ a)))
+        aw = np.array([w * a[j] for w, j in zip(weights, rows)], dtype=object)
+        test.append(out.mpf(ctx.re(aw @ (Gt @ a))))
+        train.append(out.mpf(ctx.re(aw @ (Gr @ a))))
     return test, train, nodes_max, out
 
 
