@@ -28,7 +28,8 @@ W.dps = 40
 # ---------------------------------------------------------------------------
 # derivations verify
 # ---------------------------------------------------------------------------
-@pytest.mark.parametrize("build", [derive_mellin, derive_asymptotics_mrs, derive_asymptotics_bap])
+@pytest.mark.parametrize("build", [derive_mellin, derive_asymptotics_mrs,
+                                   pytest.param(derive_asymptotics_bap, marks=pytest.mark.slow)])
 def test_every_step_verifies(build):
     d = build()
     report = d.verify()
