@@ -197,6 +197,21 @@ def _exp_next(E, jh):
     E.append(_dot(jh[1:m + 1], E[m - 1::-1]) / m)
 
 
+def _flog(x):
+    """``log|x|`` as float(s) for numpy arrays, mpmath numbers (no underflow) and floats."""
+    if isinstance(x, np.ndarray):
+        with np.errstate(divide="ignore"):
+            return np.log(np.abs(x))
+    if hasattr(x, "context"):
+        ax = abs(x)
+        v = float(ax)
+        if 0 < v < math.inf:
+            return math.log(v)
+        return -math.inf if ax == 0 else float(x.context.ln(ax))
+    ax = abs(x)
+    return -math.inf if ax == 0 else math.log(ax)
+
+
 def _product_coef(x, y, n):
     return _dot(x[:n + 1], y[n::-1])
 
@@ -241,11 +256,17 @@ class _End:
         """
         if self.kind != "resolvent" or float(self.a) > 3:
             return False
-        e, q = self.chans[ch]
-        with np.errstate(under="ignore", over="ignore", divide="ignore"):
-            sup = abs(self.scales[ch]) * 2.0 ** (float(self.a) * q + abs(float(e))) / abs(self.inner_scale) ** q
-            bound = 4 * sup * math.factorial(n) / (2 * math.pi) ** (n + 1) * (2 / self.I0) ** n
-        return bool(np.all(bound < target))
+        # in logarithms, as floats (a bound needs no precision; mpmath numbers are slow here)
+        logs = self.__dict__.setdefault("_log_sup", {})
+        if ch not in logs:
+            e, q = self.chans[ch]
+            logs[ch] = (_flog(self.scales[ch]) + (float(self.a) * q + abs(float(e))) * math.log(2.0)
+                        - q * _flog(self.inner_scale))
+            logs["I0"] = math.log(2.0) - _flog(self.I0)
+        with np.errstate(under="ignore", over="ignore", divide="ignore", invalid="ignore"):
+            bound = (math.log(4.0) + logs[ch] + math.lgamma(n + 1) - (n + 1) * math.log(2 * math.pi)
+                     + n * logs["I0"])
+            return bool(np.all(bound < _flog(target)))
 
     def coef(self, ch, n):
         """``scale * c_n`` of channel ``ch``."""
