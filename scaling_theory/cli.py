@@ -905,7 +905,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--seeds", default=None, metavar="K", help="instances per simulated point [10]")
     rep.add_argument("--quick", action="store_true", help="tiny sizes (seconds), for tests")
     rep.add_argument("--workers", default=None, metavar="K",
-                     help="simulations: 0 serial, K a local Dask cluster of K processes [one per core]")
+                     help="simulations: 0 serial, K a local Dask cluster of K processes [one per core; --quick: 0]")
     rep.add_argument("--resume", action="store_true",
                      help="keep the simulated instances already in DIR/simulations.sqlite (a killed run "
                           "loses nothing) and run only the missing ones")

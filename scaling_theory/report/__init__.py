@@ -182,8 +182,9 @@ def reproduce(out_dir, *, seeds=None, quick=False, progress=True, sections=None,
         Default :data:`SECTIONS`.
     workers : int >= 0, optional
         The simulations' instances run as tasks of the sweep engine: ``0`` serially, ``K`` on a
-        local Dask cluster of ``K`` processes (default: one per core).  The numbers do not
-        depend on it (one BLAS thread per task, seeds per instance).
+        local Dask cluster of ``K`` processes (default: one per core; serial with ``quick``,
+        whose tiny tasks cost less than starting the cluster: 14 s against 26 s).  The numbers
+        do not depend on it (one BLAS thread per task, seeds per instance).
     resume : bool
         Keep the instances already in ``out_dir/simulations.sqlite`` (written as each finishes,
         so a killed run loses nothing) and run only the missing ones; otherwise start afresh.
@@ -196,6 +197,8 @@ def reproduce(out_dir, *, seeds=None, quick=False, progress=True, sections=None,
     """
     t_start = time.perf_counter()
     cfg = ReportConfig.quick_preset(seeds) if quick else ReportConfig.default(seeds)
+    if workers is None and quick:
+        workers = 0
     if isinstance(cfg.seeds, bool) or not isinstance(cfg.seeds, int) or cfg.seeds < 2:
         raise ValueError(f"seeds must be an integer >= 2, got {cfg.seeds!r}")
     final = prepare_out_dir(out_dir)

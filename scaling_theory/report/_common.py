@@ -123,7 +123,7 @@ class ReportConfig:
                    scan_sizes=(60,), scan_points=(10, 30), peak_T=60, peak_N=(30, 90),
                    peak_gammas=(1e-3,), plateau_M=(50, 100), plateau_sim=((50, (0.4, 2.0)),),
                    dense=30, bap_M=200, bap_N=(10, 40), bap_times=(1.0, 10.0, 100.0),
-                   frontier_C=(1e4, 1e16, 3), width_M=2000, width_N=(10, 100, 5),
+                   frontier_C=(1e6, 1e12, 2), width_M=2000, width_N=(10, 100, 5),
                    finite_P_M=150, finite_P=40, finite_P_N=(20, 100),
                    finite_P_times=(1.0, 10.0, 100.0, 1000.0), ens_M=150, ens_P=60, ens_N=15, ens_E=4,
                    ens_times=(1.0, 100.0, 10000.0), spectrum_M=40, spectrum_N=120, spectrum_draws=2,
