@@ -158,7 +158,7 @@ def _bap_frontier_build(cfg, sims, out):
     bx.legend(fontsize=7)
     cx.set_xlabel("compute C = N t")
     cx.set_ylabel("|d log N*/d log C - derived|")
-    cx.set_title("pre-asymptotic correction (round-off floor past ~1e20)")
+    cx.set_title("pre-asymptotic correction of N* (floor: round-off)")
     cx.legend(fontsize=7)
     fig_path = _savefig(fig, out / "bap_compute_optimal.png")
     real = (main.compute >= lo_real) & (main.compute <= hi_real)
