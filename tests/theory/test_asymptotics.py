@@ -199,6 +199,7 @@ def test_prefactors_are_closed_forms():
     assert abs(got - (W.pi / 2) ** 2 * 15 / 14) < W.mpf(10) ** -35
 
 
+@pytest.mark.slow          # re-derives every regime of both models (about 13 s)
 def test_table_equals_the_engine():
     """The tabulated results (theory/_generated_asymptotics.py) are the engine's."""
     for model in ("mrs", "bap"):
