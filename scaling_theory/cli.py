@@ -486,7 +486,7 @@ def _cmd_bap_compute_optimal(args):
 
         try:
             model = BAPModel(M="inf", alpha=float(a_s), beta=float(b_s), N=1, P=args.P,
-                             noise_var=float(_real("noise-var", args.noise_var)))
+                             noise_var=float(_real("--noise-var", args.noise_var)))
         except ValueError as exc:
             raise _UsageError(str(exc)) from None
         try:
@@ -523,9 +523,9 @@ def _budgets(text):
         try:
             v = float(part.strip())
         except ValueError:
-            raise _UsageError(f"compute must be comma-separated numbers, got {part.strip()!r}") from None
+            raise _UsageError(f"--compute must be comma-separated numbers, got {part.strip()!r}") from None
         if not (math.isfinite(v) and 100 <= v <= 1e200):
-            raise _UsageError(f"compute must be budgets in [100, 1e200], got {part.strip()!r}")
+            raise _UsageError(f"--compute must be budgets in [100, 1e200], got {part.strip()!r}")
         out.append(v)
     return out
 

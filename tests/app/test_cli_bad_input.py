@@ -16,7 +16,15 @@ BAP = "bap loss --M 1000 --alpha 1.5 --beta 1 --N 100 --P inf --t 1"
 BSIM = "bap simulate --M 200 --alpha 1.5 --beta 1 --N 20 --P 40 --t 1 --seeds 2 --no-progress"
 
 #: (command line, the flag the one-line error must name)
+CO = "bap compute-optimal --alpha 1.5 --beta 1.7 --full-theory --no-progress"
+
 BAD = [
+    # model B compute-optimal frontier of the full theory
+    (CO + " --compute 50", "--compute"),
+    (CO + " --compute 1e6,abc", "--compute"),
+    (CO + " --noise-var x", "--noise-var"),
+    (CO + " --budget NP", "--noise-var"),
+    (CO + " --P abc", "--P"),
     # model A theory
     (MRS.replace("--M 1000", "--M 0"), "--M"),
     (MRS.replace("--M 1000", "--M 1.5"), "--M"),
