@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -127,6 +128,7 @@ def _routes(model, budget):
             P, t = (float(model.P), C / N) if budget == "Nt" else (C / N, 1e300)
             test, _, ab, _ = _two_point_curves(spec, N, P, noise, np.array([t]), with_abs=True)
             return float(test[0]), float(_ROUNDOFF * ab[0] + _TRUNCATION["two"] * abs(test[0]))
+    run = lru_cache(maxsize=4)(run)           # the accuracy at the optimum reuses its evaluation
     return (lambda N, C: run(N, C)[0]), (lambda N, C: run(N, C)[1])
 
 

@@ -46,7 +46,8 @@ import numpy as np
 
 from ._power_sums import (GUARD_BITS, J_DOUBLE, MAX_HEAD, MP_HEAD_BUDGET, RHO, RHO_MP, SumTooLarge, complex_head_size,
                           complex_resolvent_tail_mp, direct_is_cheaper, em_head_size, head_start,
-                          hurwitz_sum, laplace_sum, power_head, resolvent_tails, tail_series, tail_zetas)
+                          hurwitz_converges, hurwitz_sum, laplace_sum, power_head, resolvent_tails,
+                          tail_series, tail_zetas)
 from ._precision import context
 
 __all__ = ["BAPSpectrum", "WEIGHTS", "MAX_HEAD", "SumTooLarge"]
@@ -67,9 +68,8 @@ _PAIR_DIRECT = 3_000_000
 _CLOSE = 0.3
 _SEGMENT_NODES = 8
 _SEG_X, _SEG_W = np.polynomial.legendre.leggauss(_SEGMENT_NODES)
-#: mpmath: heads of up to this many terms before Euler--Maclaurin (about 70 ms a node at 30
-#: digits); all ``M`` terms directly while ``M <= _DIRECT_FACTOR_MP K``.
-_HEAD_BUDGET_MP = MP_HEAD_BUDGET
+#: mpmath: all ``M`` terms directly while ``M <= _DIRECT_FACTOR_MP K`` (heads of up to
+#: ``MP_HEAD_BUDGET`` terms before Euler--Maclaurin on the ray).
 _DIRECT_FACTOR_MP = 4
 #: Most trapezoidal nodes of the Cauchy integral for clustered cross sums ((1/2)^(n/2) <= 1e-18).
 _CAUCHY_MAX = 120
@@ -178,19 +178,6 @@ class BAPSpectrum:
             self._heads[A] = power_head(self.alpha, self.p, A, self.ctx)
         return self._heads[A]
 
-    def _split(self, kappa_min):
-        """Head end ``A`` (tail ``k >= A``), or ``None`` for a direct full sum."""
-        if not self.power_law:
-            return None
-        A = head_start(float(self.alpha), float(kappa_min), RHO if self.ctx is None else RHO_MP)
-        if math.isinf(A):
-            if math.isinf(self.M):
-                raise FloatingPointError(f"|kappa| = {float(kappa_min):.3g} too small for the M = inf sums")
-            return None
-        if not math.isinf(self.M) and A - 1 >= self.M / 2:
-            return None
-        return A
-
     # -- the sums -------------------------------------------------------------------
     def F(self, kappa, weights=WEIGHTS, qs=(1, 2)):
         """``{(w, q): sum_k x_k (lambda_k + kappa)^-q}`` for every weight and ``q``.
@@ -249,7 +236,7 @@ class BAPSpectrum:
 
     def _hurwitz_ok(self, kap, K):
         """Where the Hurwitz series from ``K`` converges fast (``|kappa| >= RHO K^-alpha``)."""
-        return np.abs(kap) >= RHO * float(K) ** -float(self.alpha)
+        return hurwitz_converges(kap, K, self.alpha)
 
     def _tail_F(self, kap, K, keys):
         """``{(w, q): sum_{k>=K} x_k (lambda_k + kappa)^-q}`` (:meth:`_tail_sums`)."""
@@ -291,9 +278,9 @@ class BAPSpectrum:
         if finite and self.M <= _DIRECT_FACTOR_MP * K:
             return None
         A = head_start(float(self.alpha), float(kabs), RHO_MP)
-        if A <= _HEAD_BUDGET_MP and (not finite or A - 1 < self.M / 2):
+        if A <= MP_HEAD_BUDGET and (not finite or A - 1 < self.M / 2):
             return max(A, K)
-        if finite and self.M <= _HEAD_BUDGET_MP:
+        if finite and self.M <= MP_HEAD_BUDGET:
             return None
         return K
 

@@ -104,6 +104,7 @@ __all__ = [
     "tail_zetas",
     "tail_series",
     "resolvent_tails",
+    "hurwitz_converges",
     "complex_resolvent_tail",
     "complex_head_size",
     "SumTooLarge",
@@ -1167,6 +1168,11 @@ def complex_resolvent_tail_mp(w, a, chans, c, K, M):
     return out
 
 
+def hurwitz_converges(kap, K, a):
+    """Where the Hurwitz series of the tail from ``K`` converges fast: ``|kappa| >= RHO K^-a``."""
+    return np.abs(kap) >= RHO * float(K) ** -float(a)
+
+
 def resolvent_tails(a, pqs, kap, K, M):
     """``[sum_{k=K}^{M} k^-p (k^-a + kappa)^-q for (p, q) in pqs]`` at complex ``kappa`` (double,
     1-D array), at a cost that grows with neither ``M`` nor ``1/|kappa|``: the Hurwitz series
@@ -1175,7 +1181,7 @@ def resolvent_tails(a, pqs, kap, K, M):
     a = float(a)
     kap = np.asarray(kap, dtype=complex)
     out = [np.zeros(kap.shape, dtype=complex) for _ in pqs]
-    hz = np.abs(kap) >= RHO * float(K) ** -a
+    hz = hurwitz_converges(kap, K, a)
     if np.any(hz):
         for o, (p, q) in zip(out, pqs):
             o[hz] = tail_series(p, a, K, M, kap[hz], q)
