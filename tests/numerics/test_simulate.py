@@ -180,7 +180,7 @@ def test_tanh_quadrature_order_is_adaptive_and_fails_loudly():
 # one instance against independent algebra
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("act", ["linear", "relu", "erf", "tanh"])
-@pytest.mark.parametrize("N,T", [(8, 20), (20, 8)])
+@pytest.mark.parametrize("N,T", [(8, 20), (20, 8)])  # (8, 20): the QR path (T >= 2N)
 def test_instance_matches_normal_equations(act, N, T):
     # a large sigma_u2 puts erf / tanh pre-activations (variances up to ~1) off the
     # linear regime; tanh then needs Gauss-Hermite orders above 40
@@ -198,6 +198,17 @@ def test_instance_matches_normal_equations(act, N, T):
         np.testing.assert_allclose(train, ref_train, rtol=1e-10)
     # the losses are not trivially equal across ridges
     assert np.ptp(test) > 1e-3 * np.max(test)
+
+
+def test_tall_qr_path_equals_the_thin_svd(monkeypatch):
+    # T >= 2N factors [Phi | y] by QR and never forms the left factor; the plain thin SVD
+    # (TALL_RATIO out of reach) must give the same losses
+    model = MRSModel(M=60, alpha=1.0, N=15, T=90, noise_var=0.01, activation="relu")
+    gammas = [0.0, 1e-4, 0.1]
+    qr = simulate_mrs_instance(model, np.random.default_rng(5), gammas)
+    monkeypatch.setattr(sim, "TALL_RATIO", 10**9)
+    svd = simulate_mrs_instance(model, np.random.default_rng(5), gammas)
+    np.testing.assert_allclose(qr, svd, rtol=1e-11)
 
 
 @pytest.mark.parametrize("act", ["relu", "erf", "tanh"])
