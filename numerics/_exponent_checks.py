@@ -606,8 +606,9 @@ def exponent_table(points=DEFAULT_POINTS, *, dps=30, sizes=None) -> list:
 # ==========================================================================
 # figure
 # ==========================================================================
-def phase_diagram_figure(path, *, resolution=200, points=()):
-    """Phase diagrams (PNG, matplotlib Agg): model B over ``(alpha, beta)``
+def phase_diagram_figure(path, *, resolution=200, points=(), dpi=110, vector=None):
+    """Phase diagrams (PNG at ``dpi``, and a ``vector`` twin ``"pdf"``/``"svg"`` beside it when
+    given; matplotlib Agg): model B over ``(alpha, beta)``
     (phases of the engine's leading conditions, with the saturation lines
     ``beta = 1``, ``beta = 2`` and the compute-optimal line ``beta = alpha``),
     and model A's regimes in ``(log N, log T)``.  ``points``: ``(model,
@@ -657,7 +658,8 @@ def phase_diagram_figure(path, *, resolution=200, points=()):
     for model, a, b in points:
         if model == "bap":
             ax.plot(float(a), float(b), "o", ms=5, mfc="white", mec="k")
-    ax.text(1.2, 3.75, r"$\beta=\alpha$: $t^*\!\sim\!N^*$", fontsize=8)
+    ax.text(3.05, 3.15, r"$\beta=\alpha$: $t^*\!\sim\!N^*$", fontsize=8, rotation=45, rotation_mode="anchor",
+            transform_rotates_text=True, ha="center", va="bottom")
     ax.set_xlabel(r"$\alpha$ (model B: $\lambda_k=k^{-\alpha}$)")
     ax.set_ylabel(r"$\beta$")
     ax.set_title("Model B: phases (engine); " + r"$L\sim t^{%s}$" % sp.latex(exps["loss_vs_t"]))
@@ -668,6 +670,9 @@ def phase_diagram_figure(path, *, resolution=200, points=()):
     ax.fill_between(x, x, 6, color="#bcd9ea")
     ax.fill_between(x, 0, x, color="#f4d6a0")
     ax.plot(x, x, "k-", lw=1)
+    # past the latent dimension in both N and T the loss no longer falls as a power law
+    ax.fill_between([5, 6], 5, 6, color="#d9d9d9", zorder=2)
+    ax.text(5.5, 5.5, "plateau\n$N, T > M$", ha="center", va="center", fontsize=8, zorder=3)
     ax.axvline(5, color="gray", ls=":")
     ax.axhline(5, color="gray", ls=":")
     ax.text(1.2, 4.2, r"$N\ll T$: $L\simeq A N^{-\alpha}$")
@@ -684,6 +689,8 @@ def phase_diagram_figure(path, *, resolution=200, points=()):
         axes[0].plot([], [], "o", ms=5, mfc="white", mec="k", label="measured points")
         axes[0].legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=dpi)
+    if vector:
+        fig.savefig(Path(path).with_suffix("." + vector))
     plt.close(fig)
     return Path(path)

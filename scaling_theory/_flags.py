@@ -114,7 +114,8 @@ def _sizes(name, text):
 #: generated flag, and the other commands' flags.
 _OTHER_FLAGS = {"t": "--t", "times": "--t", "dps": "--precision", "precision": "--precision", "seeds": "--seeds",
                 "seed": "--seed", "u_draws": "--u-draws", "out": "--out", "workers": "--workers",
-                "scheduler": "--scheduler", "file": "--file", "store": "--store", "command": "COMMAND"}
+                "scheduler": "--scheduler", "file": "--file", "store": "--store", "command": "COMMAND",
+                "only": "--only", "dpi": "--dpi", "vector": "--vector"}
 
 
 def _all_flags():

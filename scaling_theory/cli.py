@@ -628,15 +628,26 @@ def _cmd_derive(args):
 def _cmd_reproduce(args):
     from scaling_theory.report import reproduce
 
+    from scaling_theory.report import SECTIONS, select_sections
+
+    if args.list:
+        for s in SECTIONS:
+            print(f"{s.name:<22} {s.title}")
+        return 0
     seeds = None if args.seeds is None else _int("seeds", args.seeds, low=2)
     workers = None if args.workers is None else _int("workers", args.workers, low=0)
+    dpi = _int("dpi", args.dpi, low=30)
+    if dpi > 1200:
+        raise _UsageError(f"dpi must be an integer in [30, 1200], got {args.dpi}")
+    vector = None if args.vector == "none" else args.vector
+    sections = None if args.only is None else select_sections(args.only)
     r = reproduce(args.out, seeds=seeds, quick=args.quick, progress=not args.no_progress, workers=workers,
-                  resume=args.resume)
+                  resume=args.resume, sections=sections, dpi=dpi, vector=vector)
     tv = r["headline"]["theory_vs_simulation"]
     print(f"report written to {Path(r['out_dir']).resolve()} in {r['timings']['total']:.1f} s")
     print(f"  summary: {r['summary']}")
     for f in r["figures"]:
-        print(f"  figure:  {f}")
+        print(f"  figure:  {f}" + (f" (+ .{vector})" if vector else ""))
     print(f"  data:    {r['json']}, {r['csv']}, {Path(r['out_dir']) / 'simulations.sqlite'} (every instance)")
     print(f"  theory vs simulation (away from the peak): max {_num(tv['max_abs_deviation_sem'])} sem, "
           f"{_num(tv['max_abs_deviation_percent'])} %")
@@ -909,6 +920,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--resume", action="store_true",
                      help="keep the simulated instances already in DIR/simulations.sqlite (a killed run "
                           "loses nothing) and run only the missing ones")
+    rep.add_argument("--only", default=None, metavar="SECTIONS",
+                     help="run only these sections, comma-separated names or letters (see --list)")
+    rep.add_argument("--list", action="store_true", help="list the sections and exit")
+    rep.add_argument("--dpi", default="150", metavar="D", help="resolution of the PNG figures [150]")
+    rep.add_argument("--vector", default="pdf", choices=("pdf", "svg", "none"),
+                     help="vector twin of every PNG figure [pdf]")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep.set_defaults(func=_cmd_reproduce)
     return p

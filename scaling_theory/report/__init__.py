@@ -53,16 +53,17 @@ matplotlib.use("Agg")
 
 from scaling_theory.numerics._models import BAPModel
 
-from ._common import (ReportConfig, SimJob, SectionResult, Section, _job_seed, _finite, _pm,
+from ._common import (ReportConfig, SimJob, SectionResult, Section, _job_seed, _finite, _pm, figure_style,
                       _fmt)
 from .ridge import (_scaling_plan, _scaling_build, _duality_build, _peak_plan, _peak_build, _plateau_plan,
                     _plateau_build)
 from .flow import (_bap_loss_plan, _bap_loss_build, _bap_frontier_build, _bap_frontier_tasks, _bap_width_build, _bap_finite_P_plan,
                    _bap_finite_P_build, _bap_ensemble_plan, _bap_ensemble_build)
-from .features import (FEATURE_ACTIVATIONS, _EXT_ORDER, _spectra_build, _past_plan, _past_build)
+from .features import (FEATURE_ACTIVATIONS, _EXT_ORDER, _spectra_build, _spectra_tasks, _past_plan, _past_build)
 from .asymptotics import (_digits_str, _asymptotics_build, _asymptotics_tasks)
 
-__all__ = ["reproduce", "ReportConfig", "Section", "SimJob", "SectionResult", "SECTIONS"]
+__all__ = ["reproduce", "ReportConfig", "Section", "SimJob", "SectionResult", "SECTIONS", "section_names",
+           "select_sections", "figure_style"]
 
 
 
@@ -73,7 +74,8 @@ SECTIONS = [
     Section("scaling_T", "(b) Scaling with the number of samples T", _scaling_plan("T"), _scaling_build("T")),
     Section("peak", "(c) Interpolation peak and optimal ridge", _peak_plan, _peak_build),
     Section("plateau", "(d) Breakdown and plateau as N approaches M", _plateau_plan, _plateau_build),
-    Section("duality", "(e) Duality N <-> T", lambda cfg: [], _duality_build),
+    Section("duality", "(e) Duality N <-> T",            # pairs the simulations of (a) and (b)
+            lambda cfg: _scaling_plan("N")(cfg) + _scaling_plan("T")(cfg), _duality_build),
     Section("bap_loss", "(f) Model B: loss curves L(t) at P = inf", _bap_loss_plan, _bap_loss_build),
     Section("bap_compute_optimal", "(g) Model B: compute-optimal frontier", lambda cfg: [], _bap_frontier_build,
             _bap_frontier_tasks),
@@ -82,7 +84,8 @@ SECTIONS = [
             _bap_finite_P_build),
     Section("bap_ensemble", "(j) Model B: ensembles vs one wider model", _bap_ensemble_plan,
             _bap_ensemble_build),
-    Section("feature_spectra", "(k) Nonlinear features: spectra extend past M", lambda cfg: [], _spectra_build),
+    Section("feature_spectra", "(k) Nonlinear features: spectra extend past M", lambda cfg: [], _spectra_build,
+            _spectra_tasks),
     Section("loss_past_M", "(l) Nonlinear features: loss vs N past M", _past_plan, _past_build),
     Section("asymptotics", "(m) Asymptotics: phase diagram and derived vs measured exponents", lambda cfg: [],
             _asymptotics_build, _asymptotics_tasks),
@@ -160,8 +163,36 @@ def _stats(rows):
                                        or abs(r["deviation_rel"]) <= 0.03)}
 
 
+def section_names() -> list:
+    """Names of the report's sections, in order (``reproduce(only=...)``, ``reproduce --only``)."""
+    return [s.name for s in SECTIONS]
+
+
+def select_sections(only) -> list:
+    """The sections named in ``only`` (names of :data:`SECTIONS` or their letters ``a``..``m``),
+    in report order; ``ValueError`` naming ``only`` and the allowed names otherwise."""
+    if isinstance(only, str):
+        only = [only]
+    names = section_names()
+    letters = {s.title[1]: s.name for s in SECTIONS if s.title.startswith("(")}
+    wanted = []
+    for item in only:
+        for part in str(item).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            name = letters.get(part, part)
+            if name not in names:
+                raise ValueError(f"only: unknown section {part!r}; choose from {', '.join(names)} "
+                                 f"(or their letters a..{max(letters)})")
+            wanted.append(name)
+    if not wanted:
+        raise ValueError(f"only: name at least one section ({', '.join(names)})")
+    return [s for s in SECTIONS if s.name in wanted]
+
+
 def reproduce(out_dir, *, seeds=None, quick=False, progress=True, sections=None, workers=None,
-              resume=False) -> dict:
+              resume=False, only=None, dpi=150, vector="pdf") -> dict:
     """Run the report and write it to ``out_dir``.
 
     Parameters
@@ -180,6 +211,13 @@ def reproduce(out_dir, *, seeds=None, quick=False, progress=True, sections=None,
         One ``tqdm`` bar (stderr) over the simulations.
     sections : list of Section, optional
         Default :data:`SECTIONS`.
+    only : str or list of str, optional
+        Run only these sections (names or letters, see :func:`section_names`); the summary and
+        JSON then cover just them.  Exclusive with ``sections``.
+    dpi : number in [30, 1200]
+        Resolution of the PNG figures (default 150).
+    vector : {"pdf", "svg", None}
+        Vector twin written beside every PNG (default ``"pdf"``; ``None``: PNG only).
     workers : int >= 0, optional
         The simulations' instances run as tasks of the sweep engine: ``0`` serially, ``K`` on a
         local Dask cluster of ``K`` processes (default: one per core; serial with ``quick``,
@@ -196,6 +234,11 @@ def reproduce(out_dir, *, seeds=None, quick=False, progress=True, sections=None,
     deviation) and ``timings`` (seconds).
     """
     t_start = time.perf_counter()
+    if only is not None:
+        if sections is not None:
+            raise ValueError("only: give either only or sections, not both")
+        sections = select_sections(only)
+    style = figure_style(dpi, vector)              # checks dpi and vector before any work
     cfg = ReportConfig.quick_preset(seeds) if quick else ReportConfig.default(seeds)
     if workers is None and quick:
         workers = 0
@@ -211,14 +254,16 @@ def reproduce(out_dir, *, seeds=None, quick=False, progress=True, sections=None,
     stage = Path(tempfile.mkdtemp(prefix=".partial-", dir=final))
     try:
         with Store(store_file) as store:
-            r = _reproduce_into(stage, cfg, SECTIONS if sections is None else sections, progress, t_start,
-                                workers, store)
+            with style:
+                r = _reproduce_into(stage, cfg, SECTIONS if sections is None else sections, progress,
+                                    t_start, workers, store)
         _publish(stage, final)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     moved = lambda p: final / Path(p).name  # noqa: E731
     return {**r, "out_dir": final, "json": moved(r["json"]), "csv": moved(r["csv"]),
-            "summary": moved(r["summary"]), "figures": [moved(f) for f in r["figures"]]}
+            "summary": moved(r["summary"]), "figures": [moved(f) for f in r["figures"]],
+            "vector_figures": [moved(Path(f).with_suffix("." + vector)) for f in r["figures"]] if vector else []}
 
 
 def prepare_out_dir(out_dir) -> Path:
@@ -266,11 +311,13 @@ def _reproduce_into(out, cfg, sections, progress, t_start, workers=0, store=None
     with Executor(workers, cache=store) as ex:
         sims, t_sim, job_times = _run_jobs(jobs, cfg, progress, ex, store, extra)
         results, timings = {}, {"plan": t_plan, "simulations": t_sim}
-        with using(ex):
+        with using(ex), _section_bar(sections, progress) as bar:
             for s in sections:
+                bar.set_description_str(f"report section {s.title.split(')')[0].strip('(')} ({s.name})")
                 t0 = time.perf_counter()
                 results[s.name] = s.build(cfg, sims, out)
                 timings[s.name] = time.perf_counter() - t0
+                bar.update(1)
     rows = [r for res in results.values() for r in res.comparisons]
     overall = _stats(rows)
     by_model = {name: _stats([r for r in rows if (r.get("model") == "B") == (name == "B")])
@@ -304,6 +351,14 @@ def _reproduce_into(out, cfg, sections, progress, t_start, workers=0, store=None
     figures = [res.figure for res in results.values() if res.figure is not None]
     return {"out_dir": out, **paths, "figures": figures, "headline": _finite(headline),
             "timings": timings}
+
+
+def _section_bar(sections, progress):
+    """A ``tqdm`` bar over the sections (their theory curves and figures), naming the one running."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=len(sections), disable=not progress, unit="section", leave=True,
+                bar_format="{desc}: {n_fmt}/{total_fmt} [{elapsed}]")
 
 
 def _summary(cfg, sections, results, overall, timings, n_sims, by_model=None):

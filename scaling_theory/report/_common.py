@@ -243,9 +243,67 @@ def _errorbar(ax, x, y, sem, **kw):
     ax.errorbar(x, y, yerr=[lower, sem], fmt=kw.pop("fmt", "o"), ms=4, capsize=2, **kw)
 
 
+#: Okabe & Ito's colour-blind-safe palette (black last): the report's colour cycle, so that
+#: ``"C0"``, ``"C1"``, ... in the sections are these colours.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+
+
+#: The report's matplotlib style (applied by :func:`figure_style` around the sections).
+STYLE = {
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "axes.grid": True, "grid.alpha": 0.25, "grid.linewidth": 0.6,
+    "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8, "legend.framealpha": 0.85,
+    "xtick.labelsize": 9, "ytick.labelsize": 9, "lines.linewidth": 1.4, "lines.markersize": 4,
+    "figure.dpi": 100, "savefig.bbox": "tight", "pdf.fonttype": 42, "svg.fonttype": "none",
+    "mathtext.fontset": "dejavusans",
+}
+
+
+#: Raster resolution and the vector format written beside every PNG (``None``: PNG only);
+#: set for one report by :func:`figure_style`.
+FIGURES = {"dpi": 150, "vector": "pdf"}
+
+
+#: Vector formats a report can add beside its PNGs.
+VECTOR_FORMATS = ("pdf", "svg")
+
+
+class figure_style:
+    """Context: the report's style, and ``dpi`` / ``vector`` for every :func:`_savefig` inside."""
+
+    def __init__(self, dpi=150, vector="pdf"):
+        if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not 30 <= dpi <= 1200:
+            raise ValueError(f"dpi must be a number in [30, 1200], got {dpi!r}")
+        if vector is not None and vector not in VECTOR_FORMATS:
+            raise ValueError(f"vector must be one of {', '.join(VECTOR_FORMATS)} or None, got {vector!r}")
+        self.options = {"dpi": dpi, "vector": vector}
+
+    def __enter__(self):
+        self._saved = dict(FIGURES)
+        FIGURES.update(self.options)
+        self._rc = matplotlib.rc_context(STYLE)
+        self._rc.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._rc.__exit__(*exc)
+        FIGURES.clear()
+        FIGURES.update(self._saved)
+        return False
+
+
+def _color(i):
+    """The ``i``-th colour of the report's palette."""
+    return PALETTE[i % len(PALETTE)]
+
+
 def _savefig(fig, path):
+    """Write ``fig`` to ``path`` (PNG at the report's dpi) and, beside it, its vector twin
+    (same name, ``.pdf`` or ``.svg``); returns ``path``."""
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=FIGURES["dpi"])
+    if FIGURES["vector"]:
+        fig.savefig(Path(path).with_suffix("." + FIGURES["vector"]))
     plt.close(fig)
     return path
 

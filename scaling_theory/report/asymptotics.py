@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 
-from ._common import (SectionResult, _fmt)
+from ._common import (FIGURES, SectionResult, _fmt)
 
 
 #: Labels of the exponent table's quantities: (scaling law, regime of the measurement).
@@ -104,7 +104,7 @@ def _asymptotics_build(cfg, sims, out):
 
     t0 = time.perf_counter()
     fig_path = Path(phase_diagram_figure(out / "asymptotics_phase_diagram.png", resolution=cfg.asym_resolution,
-                                         points=cfg.asym_points))
+                                         points=cfg.asym_points, dpi=FIGURES["dpi"], vector=FIGURES["vector"]))
     t_fig = time.perf_counter() - t0
     sizes = _asym_sizes(cfg)
     table, seconds, cached = [], [], []

@@ -13,7 +13,7 @@ from scaling_theory.numerics._models import MRSModel
 from scaling_theory.numerics._ridge import mrs_theory_grid
 
 from ._common import (SIM_THREADS, SimJob, SectionResult, _compare, _theory_at, _errorbar, _savefig, _slope,
-                      _dense, _pm, _fmt)
+                      _dense, _pm, _fmt, _color)
 
 
 #: Activations of the nonlinear-feature sections, in plotting order.
@@ -25,49 +25,98 @@ FEATURE_ACTIVATIONS = ("linear", "relu", "erf")
 _EXT_ORDER = {"relu": 2, "erf": 3}
 
 
-def _spectra_build(cfg, sims, out):
-    from matplotlib.lines import Line2D
+def _spectrum_point(M, N, alpha, activation, seed, draws):
+    """One activation of section (k): the spectrum of one draw of ``U``, its fits and the exponents
+    over ``draws`` draws (a task of the report: picklable, JSON back)."""
+    from threadpoolctl import threadpool_limits
 
-    from scaling_theory.numerics._feature_spectra import feature_spectrum, feature_spectrum_exponents, product_spectrum_exponent
+    from scaling_theory.numerics._feature_spectra import feature_spectrum, feature_spectrum_exponents
+
+    m = MRSModel(M=M, alpha=alpha, N=N, T=1, activation=activation)
+    with threadpool_limits(limits=SIM_THREADS):   # N x N eigenproblems
+        fs = feature_spectrum(m, seed=seed)
+        ex = feature_spectrum_exponents(m, seeds=draws, seed=seed)
+    ev = fs.eigenvalues
+    keep = ev > fs.cutoff * ev[0]                  # linear: the zeros past M are round-off
+    return {"eigenvalues": [float(v) for v in ev[keep]], "extent": int(fs.extent),
+            "extension_ratio": float(fs.extension_ratio),
+            "latent_fit": fs.latent_fit and fs.latent_fit.to_dict(),
+            "extended_fit": fs.extended_fit and fs.extended_fit.to_dict(), "exponents": ex.to_dict()}
+
+
+def _spectra_tasks(cfg):
+    """One task per activation (four N x N eigenproblems each, about two seconds)."""
+    return [(f"spectrum|{act}|M={cfg.spectrum_M}|N={cfg.spectrum_N}|alpha={cfg.alpha!r}|seed={cfg.seed}"
+             f"|draws={cfg.spectrum_draws}", _spectrum_point,
+             (cfg.spectrum_M, cfg.spectrum_N, cfg.alpha, act, cfg.seed, cfg.spectrum_draws))
+            for act in FEATURE_ACTIVATIONS]
+
+
+#: Fitted power laws are drawn this factor below the spectrum, over their window, so that both show.
+_FIT_SHIFT = 1 / 3
+
+
+def _fit_line(fit, k):
+    return fit["amplitude"] * (np.asarray(k, float) - fit["offset"]) ** (-fit["exponent"])
+
+
+def _spectra_build(cfg, sims, out):
+    from scaling_theory.numerics._feature_spectra import product_spectrum_exponent
+    from scaling_theory.numerics._parallel import resolve
 
     M, N = cfg.spectrum_M, cfg.spectrum_N
-    k = np.arange(1, N + 1)
-    fig, ax = plt.subplots(figsize=(6.8, 4.8))
+    tasks = _spectra_tasks(cfg)
+    with resolve(None) as ex:                 # from the report's store when they ran as tasks
+        got = dict(zip(FEATURE_ACTIVATIONS, (r for _, r in ex.map(
+            _spectrum_point, [a for _, _, a in tasks], keys=[k for k, _, _ in tasks]))))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.5, 4.4))
     data, head = {}, {}
     for i, act in enumerate(FEATURE_ACTIVATIONS):
-        m = MRSModel(M=M, alpha=cfg.alpha, N=N, T=1, activation=act)
-        fs = feature_spectrum(m, seed=cfg.seed)
-        ex = feature_spectrum_exponents(m, seeds=cfg.spectrum_draws, seed=cfg.seed)
-        (lm, ls), (em, es) = ex.latent_exponent, ex.extended_exponent
-        ev = fs.eigenvalues
-        keep = ev > fs.cutoff * ev[0]              # linear: the zeros past M are round-off
-        label = f"{act}: latent {_pm(lm, ls, '.3f')}"
-        label += f", extended {_pm(em, es, '.3f')} (in k - M)" if math.isfinite(em) else f", rank {fs.extent}"
-        ax.loglog(k[keep], ev[keep], color=f"C{i}", lw=1.3, label=label)
-        for fit, style in ((fs.latent_fit, "--"), (fs.extended_fit, ":")):
-            if fit is not None:
-                kk = np.arange(fit.start, fit.stop + 1)
-                ax.loglog(kk, fit.predict(kk), color="k", ls=style, lw=1.1)
+        r = got[act]
+        e = r["exponents"]
+        nan = lambda v: math.nan if v is None else v  # noqa: E731
+        lm, ls, em, es = (nan(e[k]) for k in ("latent_exponent", "latent_exponent_sem",
+                                                "extended_exponent", "extended_exponent_sem"))
+        ev = np.array(r["eigenvalues"])
+        k = np.arange(1, ev.size + 1)
+        color = _color(i)
+        ax.loglog(k, ev, color=color, lw=1.3, label=f"{act}: fitted $a_{{lat}}$ = {_pm(lm, ls, '.3f')}"
+                  + ("" if math.isfinite(em) else f" (rank {r['extent']})"))
+        if r["latent_fit"] is not None:
+            f = r["latent_fit"]
+            kk = np.arange(f["start"], f["stop"] + 1)
+            ax.loglog(kk, _FIT_SHIFT * _fit_line(f, kk), color=color, ls="--", lw=1.2)
         derived = None
-        if act in _EXT_ORDER and ex.extended_window is not None:
-            a, b = ex.extended_window
+        if act in _EXT_ORDER and e["extended_window"] is not None:
+            a, b = e["extended_window"]
             derived = product_spectrum_exponent(cfg.alpha, _EXT_ORDER[act], math.sqrt((a - M) * (b - M)))
+        past = k > M
+        if act != "linear" and past.any():
+            ref = "" if derived is None else f" (order-{_EXT_ORDER[act]} reference {derived:.3f})"
+            ax2.loglog(k[past] - M, ev[past], color=color, lw=1.3,
+                       label=f"{act}: fitted $a_{{ext}}$ = {_pm(em, es, '.3f')}{ref}")
+            if r["extended_fit"] is not None:
+                f = r["extended_fit"]
+                kk = np.arange(f["start"], f["stop"] + 1)
+                ax2.loglog(kk - M, _FIT_SHIFT * _fit_line(f, kk), color=color, ls="--", lw=1.2)
         head[act] = {"latent_exponent": lm, "latent_exponent_sem": ls, "extended_exponent": em,
-                     "extended_exponent_sem": es, "extent": int(fs.extent),
-                     "extension_ratio": fs.extension_ratio,
-                     "derived_extended_exponent": derived}
-        data[act] = {"eigenvalues": ev[keep], "exponents": ex.to_dict(), "plotted_draw": {
-            "latent_fit": fs.latent_fit and fs.latent_fit.to_dict(),
-            "extended_fit": fs.extended_fit and fs.extended_fit.to_dict()}, **head[act]}
-    ax.axvline(M, color="grey", lw=0.8, ls="-.")
-    handles, labels = ax.get_legend_handles_labels()
-    handles += [Line2D([], [], color="k", ls="--"), Line2D([], [], color="k", ls=":"),
-                Line2D([], [], color="grey", ls="-.")]
-    labels += ["fitted latent power law", "fitted extended power law", f"k = M = {M}"]
-    ax.legend(handles, labels, fontsize=7, loc="lower left")
-    ax.set_xlabel("index k")
-    ax.set_ylabel("eigenvalue of $K = E[\\phi\\phi^T]$")
-    ax.set_title(f"Model A: feature spectra (M = {M}, N = {N}, alpha = {cfg.alpha:g})", fontsize=10)
+                     "extended_exponent_sem": es, "extent": r["extent"],
+                     "extension_ratio": r["extension_ratio"], "derived_extended_exponent": derived}
+        data[act] = {"eigenvalues": ev, "exponents": e, "plotted_draw": {
+            "latent_fit": r["latent_fit"], "extended_fit": r["extended_fit"]}, **head[act]}
+    ax.axvline(M, color="0.5", lw=0.8, ls="-.", label=f"$k = M = {M}$")
+    ax.plot([], [], color="0.3", ls="--", label="fitted $k^{-a_{lat}}$ over its window (shifted x1/3)")
+    ax.legend(fontsize=7, loc="lower left")
+    ax.set_xlabel("eigenvalue index $k$")
+    ax.set_ylabel("eigenvalue $\\lambda_k$ of $K = E[\\phi\\phi^T]$")
+    ax.set_title("whole spectrum (against $k$)", fontsize=10)
+    ax2.plot([], [], color="0.3", ls="--", label="fitted $(k - M)^{-a_{ext}}$ over its window (shifted x1/3)")
+    ax2.legend(fontsize=7, loc="lower left")
+    ax2.set_xlabel("index past the latent rank, $k - M$")
+    ax2.set_ylabel("eigenvalue $\\lambda_k$, $k > M$")
+    ax2.set_title("extended part (against $k - M$; linear features stop at $k = M$)", fontsize=10)
+    fig.suptitle(f"Model A: feature spectra ($M = {M}$, $N = {N}$, $\\alpha = {cfg.alpha:g}$; one draw of $U$, "
+                 f"exponents over {cfg.spectrum_draws} draws)", fontsize=10)
     fig_path = _savefig(fig, out / "features_spectra.png")
     lin, relu, erf = (head[a] for a in FEATURE_ACTIVATIONS)
     md = (f"Eigenvalues of the feature covariance for one draw of U (M = {M}, N = {N}, alpha = {cfg.alpha:g}); "

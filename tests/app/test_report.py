@@ -23,6 +23,44 @@ def test_files_written(report):
     assert len(pngs) == len(SECTIONS) == len(report["figures"])
     for p in report["figures"]:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # every figure has its vector twin (PDF by default)
+    assert [p.with_suffix(".png") for p in report["vector_figures"]] == report["figures"]
+    for p in report["vector_figures"]:
+        assert p.read_bytes()[:5] == b"%PDF-"
+
+
+def test_only_some_sections_svg_and_dpi(tmp_path):
+    from PIL import Image
+
+    r = reproduce(tmp_path, quick=True, progress=False, only="e,bap_width", vector="svg", dpi=60)
+    assert sorted(json.loads(r["json"].read_text())["sections"]) == ["bap_width", "duality"]
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["bap_width.png", "mrs_duality.png"]
+    for p in r["vector_figures"]:
+        assert p.suffix == ".svg" and b"<svg" in p.read_bytes()[:400]
+    with Image.open(r["figures"][0]) as im:      # 60 dpi: a fraction of the 150-dpi default
+        assert max(im.size) < 600
+
+
+@pytest.mark.parametrize("kwargs, name", [({"only": "zz"}, "only"), ({"only": ""}, "only"),
+                                          ({"dpi": 5}, "dpi"), ({"dpi": True}, "dpi"),
+                                          ({"vector": "eps"}, "vector")])
+def test_bad_report_options(tmp_path, kwargs, name):
+    with pytest.raises(ValueError, match=f"^{name}"):
+        reproduce(tmp_path / "r", quick=True, progress=False, **kwargs)
+    assert not (tmp_path / "r").exists()          # refused before any work
+
+
+def test_cli_list_and_only(tmp_path, capsys):
+    from scaling_theory.cli import main
+
+    assert main(["reproduce", "--list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [ln.split()[0] for ln in out] == [s.name for s in SECTIONS]
+    assert main(["reproduce", "--out", str(tmp_path), "--only", "nope"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("scaling-theory: error: --only: unknown section 'nope'")
+    assert main(["reproduce", "--out", str(tmp_path), "--dpi", "2000"]) == 2
+    assert "--dpi" in capsys.readouterr().err
 
 
 def test_json_is_valid_and_complete(report):
