@@ -59,7 +59,8 @@ from .ridge import (_scaling_plan, _scaling_build, _duality_build, _peak_plan, _
                     _plateau_build)
 from .flow import (_bap_loss_plan, _bap_loss_build, _bap_frontier_build, _bap_frontier_tasks, _bap_width_build, _bap_finite_P_plan,
                    _bap_finite_P_build, _bap_ensemble_plan, _bap_ensemble_build)
-from .features import (FEATURE_ACTIVATIONS, _EXT_ORDER, _spectra_build, _spectra_tasks, _past_plan, _past_build)
+from .features import (FEATURE_ACTIVATIONS, _EXT_ORDER, _spectra_build, _spectra_tasks, _past_plan, _past_build,
+                       _past_tasks)
 from .asymptotics import (_digits_str, _asymptotics_build, _asymptotics_tasks)
 
 __all__ = ["reproduce", "ReportConfig", "Section", "SimJob", "SectionResult", "SECTIONS", "section_names",
@@ -86,7 +87,7 @@ SECTIONS = [
             _bap_ensemble_build),
     Section("feature_spectra", "(k) Nonlinear features: spectra extend past M", lambda cfg: [], _spectra_build,
             _spectra_tasks),
-    Section("loss_past_M", "(l) Nonlinear features: loss vs N past M", _past_plan, _past_build),
+    Section("loss_past_M", "(l) Nonlinear features: loss vs N past M", _past_plan, _past_build, _past_tasks),
     Section("asymptotics", "(m) Asymptotics: phase diagram and derived vs measured exponents", lambda cfg: [],
             _asymptotics_build, _asymptotics_tasks),
 ]

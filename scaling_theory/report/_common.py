@@ -254,7 +254,7 @@ STYLE = {
     "axes.grid": True, "grid.alpha": 0.25, "grid.linewidth": 0.6,
     "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8, "legend.framealpha": 0.85,
     "xtick.labelsize": 9, "ytick.labelsize": 9, "lines.linewidth": 1.4, "lines.markersize": 4,
-    "figure.dpi": 100, "savefig.bbox": "tight", "pdf.fonttype": 42, "svg.fonttype": "none",
+    "figure.dpi": 100,
     "mathtext.fontset": "dejavusans",
 }
 
@@ -306,6 +306,21 @@ def _savefig(fig, path):
         fig.savefig(Path(path).with_suffix("." + FIGURES["vector"]))
     plt.close(fig)
     return path
+
+
+def _plain_log_ticks(axis):
+    """Ticks of a log ``axis`` spanning less than about three decades at 1, 2, 5 x 10^k, labelled as
+    plain numbers (``50``, ``200``), with no minor labels (no ``6 x 10^1``)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _legend_below(ax, ncol=2, fontsize=7):
+    """The legend under the axes, so that it covers no data."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol, fontsize=fontsize, frameon=False)
 
 
 def _slope(x, y):

@@ -13,7 +13,7 @@ from scaling_theory.numerics._models import MRSModel
 from scaling_theory.numerics._ridge import mrs_theory_grid
 
 from ._common import (SIM_THREADS, SimJob, SectionResult, _compare, _theory_at, _errorbar, _savefig, _slope,
-                      _dense, _pm, _fmt, _color)
+                      _dense, _pm, _fmt, _color, _job_seed, _plain_log_ticks, _legend_below)
 
 
 #: Activations of the nonlinear-feature sections, in plotting order.
@@ -166,6 +166,53 @@ def _nonlinear_theory(model, u_draws, seed):
         return mrs_nonlinear_theory(model, u_draws=u_draws, seed=seed)
 
 
+def _past_theory_point(M, alpha, N, T, act, noise, u_draws, seed):
+    """The nonlinear theory at one N of section (l) (a task of the report: JSON back)."""
+    m = MRSModel(M=M, alpha=alpha, N=int(N), T=T, activation=act, noise_var=noise)
+    r = _nonlinear_theory(m, u_draws, seed)
+    return {"test": float(r.test_loss[0]), "sem": float(r.test_loss_sem[0]),
+            "population": float(r.population_test_loss)}
+
+
+def _past_grid(cfg):
+    """The theory's N grid of section (l), the fit window's N, and which grid points are in it."""
+    M, T = cfg.past_M, cfg.past_T
+    lo, hi, n = cfg.past_N
+    f0, f1 = cfg.past_fit
+    fitN = np.unique(np.round(M * np.geomspace(f0, f1, 5))).astype(int)
+    Ns = np.unique(np.concatenate([_dense(lo * M, hi * M, n), fitN, [M]])).astype(int)
+    Ns = Ns[Ns != T]
+    return Ns, fitN, np.isin(Ns, fitN)
+
+
+def _past_tasks(cfg):
+    """Section (l)'s nonlinear theory, one task per (activation, N): the curve (``past_u_draws``
+    draws of U) and, at the simulated N, the draws of the simulated instances."""
+    Ns, _, _ = _past_grid(cfg)
+    base = (cfg.past_M, cfg.alpha)
+    out = []
+    for act in FEATURE_ACTIVATIONS[1:]:
+        for N in Ns:
+            args = (*base, int(N), cfg.past_T, act, cfg.past_noise, cfg.past_u_draws, cfg.seed)
+            out.append((f"past_M|curve|{args!r}", _past_theory_point, args))
+        for N in _past_sim_N(cfg, act):
+            seed = _job_seed(cfg.seed, _past_key(cfg, act, N))   # draw i: the U of instance i
+            args = (*base, int(N), cfg.past_T, act, cfg.past_noise, cfg.seeds, seed)
+            out.append((f"past_M|at_sim|{args!r}", _past_theory_point, args))
+    return out
+
+
+def _past_theory(cfg):
+    """``{(kind, act, N): result}`` of :func:`_past_tasks`, from the report's store when they
+    ran as tasks."""
+    from scaling_theory.numerics._parallel import resolve
+
+    tasks = _past_tasks(cfg)
+    with resolve(None) as ex:
+        got = [r for _, r in ex.map(_past_theory_point, [a for _, _, a in tasks], keys=[k for k, _, _ in tasks])]
+    return {(k.split("|")[1], a[4], a[2]): r for (k, _, a), r in zip(tasks, got)}
+
+
 def _weighted_slope(x, y, sem):
     """Slope of log y on log x weighted by the relative errors, and its standard error."""
     lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
@@ -178,33 +225,32 @@ def _weighted_slope(x, y, sem):
 
 def _past_build(cfg, sims, out):
     M, T = cfg.past_M, cfg.past_T
-    lo, hi, n = cfg.past_N
-    f0, f1 = cfg.past_fit
-    fitN = np.unique(np.round(M * np.geomspace(f0, f1, 5))).astype(int)
-    Ns = np.unique(np.concatenate([_dense(lo * M, hi * M, n), fitN, [M]])).astype(int)
-    Ns = Ns[Ns != T]
-    infit = np.isin(Ns, fitN)
+    Ns, fitN, infit = _past_grid(cfg)
+    theory = _past_theory(cfg)
     floor = cfg.past_noise * M / (2 * (T - M))          # OLS in the M latent coordinates
     fig, ax = plt.subplots(figsize=(6.8, 4.8))
     curves, head, rows = {}, {}, []
-    lin = mrs_theory_grid(_past_model(cfg, "linear", 1), N=Ns).test_loss
+    lo, hi, _ = cfg.past_N
+    N_lin = np.unique(np.concatenate([np.round(np.geomspace(lo * M, hi * M, 400)), [M]]))  # resolves the drop at M
+    N_lin = N_lin[N_lin != T]
+    lin = mrs_theory_grid(_past_model(cfg, "linear", 1), N=N_lin).test_loss
     ends = mrs_theory_grid(_past_model(cfg, "linear", 1), N=np.array([M, 2 * M, fitN[-1]])).test_loss
     head["linear"] = {"floor_closed_form": floor, "theory_at_M": float(ends[0]),
                       "ratio_2M_over_M": float(ends[1] / ends[0]),
                       "ratio_end_over_M": float(ends[2] / ends[0]), "N_end": int(fitN[-1])}
-    curves["linear"] = {"N": Ns, "test_loss": lin}
-    ax.loglog(Ns, lin, color="C0", label=f"linear theory: flat at {floor:.2g} for N >= M "
-              f"(L({fitN[-1]})/L(M) = {ends[2] / ends[0]:.4f})")
+    curves["linear"] = {"N": N_lin, "test_loss": lin}
+    ax.loglog(N_lin, lin, color="C0", label=f"linear theory: flat at {floor:.2g} for $N \\geq M$ "
+              f"($L({fitN[-1]})/L(M) = {ends[2] / ends[0]:.4f}$)")
     for i, act in enumerate(FEATURE_ACTIVATIONS[1:], start=1):
-        rs = [_nonlinear_theory(_past_model(cfg, act, N), cfg.past_u_draws, cfg.seed) for N in Ns]
-        test = np.array([r.test_loss[0] for r in rs])
-        sem = np.array([r.test_loss_sem[0] for r in rs])
-        pop = np.array([r.population_test_loss for r in rs])
+        rs = [theory["curve", act, int(N)] for N in Ns]
+        test = np.array([r["test"] for r in rs])
+        sem = np.array([r["sem"] for r in rs])
+        pop = np.array([r["population"] for r in rs])
         e_N = -_slope(Ns[infit], pop[infit])
         e_shift = -_slope(Ns[infit] - M, pop[infit])
         e_T = -_slope(Ns[infit], test[infit])
         curves[act] = {"N": Ns, "test_loss": test, "test_loss_sem": sem, "population_test_loss": pop}
-        ax.loglog(Ns, test, color=f"C{i}",
+        ax.loglog(Ns, test, color=f"C{i}", marker=".", ms=4,
                   label=f"{act} theory: L ~ N^-{e_N:.2f} on [{fitN[0]}, {fitN[-1]}] (T -> inf fit)")
         head[act] = {"exponent_N": e_N, "exponent_N_minus_M": e_shift, "exponent_N_finite_T": e_T,
                      "ratio_end_over_M": float(test[Ns == fitN[-1]][0] / test[Ns == M][0]),
@@ -216,7 +262,8 @@ def _past_build(cfg, sims, out):
             if act == "linear":
                 th = _theory_at(sim)
             else:                                  # draw i uses the U of simulated instance i
-                th = _nonlinear_theory(sim.model, sim.seeds, sim.seed).test_loss
+                assert sim.seed == _job_seed(cfg.seed, _past_key(cfg, act, N)) and sim.seeds == cfg.seeds
+                th = np.array([theory["at_sim", act, int(N)]["test"]])
             rows += _compare("loss_past_M", sim, th, label=act)
             pts.append((N, float(sim.test_loss[0]), float(sim.test_loss_sem[0])))
             th_pts.append(float(th[0]))
@@ -228,11 +275,13 @@ def _past_build(cfg, sims, out):
                 e, err = _weighted_slope(x, y, s)
                 head[act].update(sim_exponent_N=-e, sim_exponent_N_sem=err,
                                  theory_exponent_N_at_sim_points=-_slope(x, th_pts))
-    ax.axvline(M, color="grey", lw=0.8, ls="-.", label=f"N = M = {M}")
-    ax.set_xlabel("N")
+    ax.axvline(M, color="grey", lw=0.8, ls="-.", label=f"$N = M = {M}$")
+    ax.set_xlabel("$N$ (features)")
     ax.set_ylabel("test loss $\\langle L\\rangle$")
-    ax.set_title(f"Model A: loss vs N past M (M = {M}, T = {T}, gamma = 0, noise {cfg.past_noise:g})", fontsize=10)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.set_title(f"Model A: loss vs $N$ past $M$ ($M = {M}$, $T = {T}$, $\\alpha = {cfg.alpha:g}$, $\\gamma = 0$, "
+                 f"noise ${cfg.past_noise:g}$)", fontsize=10)
+    _plain_log_ticks(ax.xaxis)
+    _legend_below(ax, ncol=1)
     fig_path = _savefig(fig, out / "features_loss_past_M.png")
     relu, erf, ln = head["relu"], head["erf"], head["linear"]
 

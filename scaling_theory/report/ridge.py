@@ -55,9 +55,9 @@ def _scaling_build(axis):
         pref = subs(d["prefactor"], base)
         # fitted slope in the asymptotic regime (axis << other << M), theory only
         big = MRSModel(M=10**9, alpha=cfg.alpha, N=1, T=1)
-        xs = np.round(np.logspace(2, 4, 9))
-        kw = {axis: xs, other: 10**8}
-        slope_asym = _slope(xs, mrs_theory_grid(big, **kw).test_loss)
+        xs_big = np.round(np.logspace(2, 4, 9))
+        L_big = mrs_theory_grid(big, **{axis: xs_big, other: 10**8}).test_loss
+        slope_asym = _slope(xs_big, L_big)
         fig, ax = plt.subplots(figsize=(6.4, 4.6))
         curves, rows, local = {}, [], {}
         for i, fixed in enumerate(cfg.scan_sizes):
@@ -65,7 +65,8 @@ def _scaling_build(axis):
             xs = _dense(10, 0.7 * fixed, cfg.dense)
             g = mrs_theory_grid(base, **{axis: xs, other: fixed})
             curves[f"{other}={fixed}"] = {axis: xs, "test_loss": g.test_loss, "train_loss": g.train_loss}
-            ax.loglog(xs, g.test_loss, color=color, label=f"theory, {other} = {fixed}")
+            ax.loglog(xs, g.test_loss, color=color,
+                      label=f"theory, ${other} = {fixed}$ (to ${axis} = 0.7\\,{other}$; the peak is at ${axis} = {other}$)")
             sel = xs <= 0.1 * fixed
             if sel.sum() >= 3:
                 local[f"{other}={fixed}"] = _slope(xs[sel], g.test_loss[sel])
@@ -79,14 +80,17 @@ def _scaling_build(axis):
                 p, y, s = map(np.array, zip(*pts))
                 _errorbar(ax, p, y, s, color=color, fmt="o",
                           label=f"simulation ({cfg.seeds} seeds)" if i == 0 else None)
-        xs = _dense(10, 0.7 * max(cfg.scan_sizes), cfg.dense)
-        ax.loglog(xs, pref * xs ** expo, "k--", lw=1,
+        xs_all = _dense(10, 0.7 * max(cfg.scan_sizes), cfg.dense)
+        ax.loglog(xs_all, pref * xs_all ** expo, "k--", lw=1,
                   label=rf"derived asymptote $A\,{axis}^{{{expo:g}}}$")
-        ax.set_xlabel(axis)
+        # the curve whose slope is quoted: deep in the asymptotic regime, at its own sizes
+        ax.loglog(xs_big, L_big, "o", ms=3, mfc="none", mec="0.35",
+                  label=f"theory at $M = 10^9$, ${other} = 10^8$ (slope fitted on these)")
+        ax.set_xlabel(f"${axis}$" + (" (features)" if axis == "N" else " (samples)"))
         ax.set_ylabel("test loss $\\langle L\\rangle$")
-        ax.set_title(f"Model A: test loss vs {axis} (M = {base.M}, alpha = {cfg.alpha:g}, gamma = 0)")
-        ax.text(0.03, 0.04, f"derived exponent: {expo:g}\nfitted slope ({axis} << {other} << M): {slope_asym:.4f}",
-                transform=ax.transAxes, fontsize=9, va="bottom",
+        ax.set_title(f"Model A: test loss vs ${axis}$ ($M = {base.M}$, $\\alpha = {cfg.alpha:g}$, $\\gamma = 0$)")
+        ax.text(0.03, 0.04, f"derived exponent: {expo:g}\nfitted slope (open circles, ${axis} \\ll {other} \\ll M$): "
+                f"{slope_asym:.4f}", transform=ax.transAxes, fontsize=9, va="bottom",
                 bbox=dict(boxstyle="round", fc="white", alpha=0.8))
         ax.legend(fontsize=8)
         fig_path = _savefig(fig, out / f"mrs_scaling_{axis}.png")
@@ -125,14 +129,14 @@ def _duality_build(cfg, sims, out):
     if pairs:
         th = np.array([q["theory"] for q in pairs])
         _errorbar(ax, th * 0.97, [q["sim_NT"] for q in pairs], [q["sem_NT"] for q in pairs],
-                  fmt="o", color="C0", label="simulation L(N, T), N < T")
+                  fmt="o", color="C0", label="simulation $\\hat L(N, T)$, $N < T$ (drawn at 0.97 x theory)")
         _errorbar(ax, th * 1.03, [q["sim_TN"] for q in pairs], [q["sem_TN"] for q in pairs],
-                  fmt="s", color="C3", label="simulation L(T, N)")
+                  fmt="s", color="C3", label="simulation $\\hat L(T, N)$ (drawn at 1.03 x theory)")
         lim = np.array([th.min() / 2, th.max() * 2])
-        ax.loglog(lim, lim, "k-", lw=1, label="theory: L(N, T) = L(T, N)")
+        ax.loglog(lim, lim, "k-", lw=1, label="theory: $L(N, T) = L(T, N)$")
     ax.set_xlabel("theory $\\langle L\\rangle(N, T)$")
-    ax.set_ylabel("simulated test loss")
-    ax.set_title(f"Model A: N <-> T duality (M = {base.M}, gamma = 0)")
+    ax.set_ylabel("simulated test loss $\\hat L$")
+    ax.set_title(f"Model A: $N \\leftrightarrow T$ duality ($M = {base.M}$, $\\alpha = {cfg.alpha:g}$, $\\gamma = 0$)")
     ax.text(0.03, 0.9, f"theory: max |L(N,T)/L(T,N) - 1| = {theory_dev:.1e}\n"
             f"on {int(off.sum())} grid points", transform=ax.transAxes, fontsize=9, va="top")
     ax.legend(fontsize=8, loc="lower right")
@@ -177,11 +181,14 @@ def _peak_build(cfg, sims, out):
     for i, gam in enumerate(gammas):
         y = mrs_theory_grid(m, N=Ns, gamma=gam).test_loss
         curves[f"gamma={gam:g}"] = {"N": Ns, "test_loss": y}
-        ax.loglog(Ns, np.where(np.isfinite(y), y, np.nan), color=f"C{i}", label=f"theory, gamma = {gam:g}")
+        ax.loglog(Ns, np.where(np.isfinite(y), y, np.nan), color=f"C{i}", zorder=3,
+                  label=f"theory, $\\gamma = {gam:g}$")
     gopt, lopt = _optimal_gamma(m, Ns)
     curves["optimal"] = {"N": Ns, "test_loss": lopt, "gamma": gopt}
-    ax.loglog(Ns, lopt, "k--", lw=1.5, label="theory, optimally tuned gamma")
-    ax.axvline(T, color="grey", lw=0.8, ls=":")
+    # under the fixed ridges (gamma = 1e-3 nearly coincides with it past the peak): wide and pale
+    ax.loglog(Ns, lopt, color="0.55", lw=4.5, alpha=0.45, zorder=2, solid_capstyle="butt",
+              label="theory, optimally tuned $\\gamma$")
+    ax.axvline(T, color="grey", lw=0.8, ls=":", label=f"$N = T = {T}$")
     rows = []
     sim_pts = {g: [] for g in range(len(gammas) + 1)}
     for N in cfg.peak_N:
@@ -192,12 +199,14 @@ def _peak_build(cfg, sims, out):
     for j, pts in sim_pts.items():
         if pts:
             x, y, s = map(np.array, zip(*pts))
-            color = "k" if j == len(gammas) else f"C{j}"
-            _errorbar(ax, x, y, s, color=color, fmt="D" if j == len(gammas) else "o",
-                      label=f"simulation ({cfg.seeds} seeds)" if j == 0 else None)
-    ax.set_xlabel("N")
+            opt = j == len(gammas)
+            _errorbar(ax, x, y, s, color="0.25" if opt else f"C{j}", fmt="D" if opt else "o", zorder=4,
+                      mfc="white" if opt else None,
+                      label=("simulation at the tuned $\\gamma$" if opt else
+                             f"simulation ({cfg.seeds} seeds)" if j == 0 else None))
+    ax.set_xlabel("$N$ (features)")
     ax.set_ylabel("test loss $\\langle L\\rangle$")
-    ax.set_title(f"Model A: interpolation peak at N = T = {T} (M = {m.M})")
+    ax.set_title(f"Model A: interpolation peak at $N = T = {T}$ ($M = {m.M}$, $\\alpha = {cfg.alpha:g}$)")
     finite = np.isfinite(curves["gamma=0"]["test_loss"])
     top = np.nanmax(np.where(finite, curves["gamma=0"]["test_loss"], np.nan))
     ax.set_ylim(0.5 * np.nanmin(lopt), min(top, 1e3 * np.nanmin(lopt)))
@@ -248,8 +257,8 @@ def _plateau_build(cfg, sims, out):
         level = float(mrs_theory_grid(m, N=10 * T).test_loss)
         levels[M] = {"theory_N_10T": level, "closed_form": cfg.plateau_noise * M / (2 * (T - M))}
         curves[f"M={M}"] = {"N": Ns, "test_loss": y, "T": T, "plateau": level}
-        ax.loglog(Ns, y, color=f"C{i}", label=f"theory, M = {M}, T = {T}")
-        ax.axvline(M, color=f"C{i}", lw=0.6, ls=":")
+        ax.loglog(Ns, y, color=f"C{i}", label=f"theory, $M = {M}$, $T = {T}$")
+        ax.axvline(M, color=f"C{i}", lw=0.8, ls=":", label=f"$N = M = {M}$")
         pts = []
         for key, sim in sims.items():
             if key.startswith(f"mrs/plateau/M={M},"):
@@ -257,14 +266,15 @@ def _plateau_build(cfg, sims, out):
                 pts.append((sim.model.N, sim.test_loss[0], sim.test_loss_sem[0]))
         if pts:
             x, yy, s = map(np.array, zip(*sorted(pts)))
-            _errorbar(ax, x, yy, s, color=f"C{i}", fmt="o")
+            _errorbar(ax, x, yy, s, color=f"C{i}", fmt="o",
+                      label=f"simulation ({cfg.seeds} seeds)" if i == 0 else None)
     lev = cfg.plateau_noise / (2 * (k - 1))
     ax.axhline(lev, color="k", lw=0.8, ls="--",
                label=rf"plateau $\sigma_\epsilon^2 M/(2(T-M))$ = {lev:.2g} (noise {cfg.plateau_noise:g})")
-    ax.set_xlabel("N")
+    ax.set_xlabel("$N$ (features)")
     ax.set_ylabel("test loss $\\langle L\\rangle$")
-    ax.set_title(f"Model A: power law, then plateau as N -> M (T = {k}M)")
-    ax.legend(fontsize=8)
+    ax.set_title(f"Model A: power law, then plateau as $N \\to M$ ($T = {k}M$, $\\alpha = {cfg.alpha:g}$, $\\gamma = 0$)")
+    ax.legend(fontsize=7, ncol=2)
     fig_path = _savefig(fig, out / "mrs_plateau.png")
     md = (f"Loss against N for M in {list(cfg.plateau_M)} at T = {k}M, label noise {cfg.plateau_noise:g}: "
           f"the power law N^-alpha bends down as N approaches M (dotted lines) and, for N >= M, the loss "
