@@ -116,7 +116,7 @@ def _prefetch(seen, extra, cfg, executor, progress):
         _, _, instance, skey = (plan_b(m, list(job.times)) if isinstance(m, BAPModel)
                                 else plan_a(m, list(job.gammas)))
         seed = _job_seed(cfg.seed, job.seed_key or key)
-        for i, child in enumerate(np.random.SeedSequence(seed).spawn(cfg.seeds)):
+        for i, child in enumerate(np.random.SeedSequence(seed).spawn(job.seeds or cfg.seeds)):
             args.append((_seeded, (instance, child)))
             keys.append(instance_key(skey, seed, i))
     for _ in executor.map(_apply, args, keys=keys, progress=progress, desc="report simulations"):
@@ -145,10 +145,11 @@ def _run_jobs(jobs, cfg, progress, workers=0, store=None, extra=()):
         m = job.model
         t1 = time.perf_counter()
         seed = _job_seed(cfg.seed, job.seed_key or key)
+        seeds = job.seeds or cfg.seeds
         if isinstance(m, BAPModel):
-            sims[key] = simulate_bap(m, list(job.times), seeds=cfg.seeds, seed=seed, workers=cached)
+            sims[key] = simulate_bap(m, list(job.times), seeds=seeds, seed=seed, workers=cached)
         else:
-            sims[key] = simulate_mrs(m, seeds=cfg.seeds, seed=seed, gammas=list(job.gammas), workers=cached)
+            sims[key] = simulate_mrs(m, seeds=seeds, seed=seed, gammas=list(job.gammas), workers=cached)
         job_times[key] = time.perf_counter() - t1
     return sims, time.perf_counter() - t0, job_times
 

@@ -13,7 +13,7 @@ from scaling_theory.numerics._flow import bap_theory, bap_train_loss_infinite_wi
 from scaling_theory.numerics._models import BAPModel
 
 from ._common import (NEAR_PEAK, SimJob, SectionResult, _errorbar, _savefig, _slope, _logspace, _positive,
-                      _compare_bap)
+                      _compare_bap, _legend_below)
 
 
 def _bap_derived():
@@ -316,7 +316,8 @@ def _bap_ensemble_plan(cfg):
     # one seed key for the three jobs: the same training sets (and the first student of
     # the ensemble is the single model), so the comparisons are paired
     seed_key = f"bap/ensemble/P={cfg.ens_P}"
-    return [SimJob(f"bap/ensemble/{name}", m, times=tuple(cfg.ens_times), seed_key=seed_key)
+    return [SimJob(f"bap/ensemble/{name}", m, times=tuple(cfg.ens_times), seed_key=seed_key,
+                   seeds=cfg.ens_seeds_factor * cfg.seeds)
             for name, m in _ens_models(cfg).items()]
 
 
@@ -331,43 +332,62 @@ def _bap_ensemble_build(cfg, sims, out):
     V_sem, B_sem = V_seed.std(axis=0, ddof=1) / root, B_seed.std(axis=0, ddof=1) / root
     diff = sE.per_seed_test - sW.per_seed_test      # paired: same data sets
     d_mean, d_sem = diff.mean(axis=0), diff.std(axis=0, ddof=1) / root
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    fig, ax = plt.subplots(figsize=(6.6, 5.0))
     # theory curves (gradient flow, ensembles: derive_bap()["ensemble_loss"]); E -> inf is the
     # cross term alone, the bias of a width-N student
     t_dense = np.logspace(math.log10(min(s1.times[s1.times > 0])), math.log10(max(s1.times)), 60)
-    theory_curves = {}
+    theory_curves, at_sims, rows = {}, {}, []
     models = _ens_models(cfg)
     models["E -> inf"] = models["single"].replace(ensemble=10**9)
-    for name, color in (("single", "C0"), ("ensemble", "C2"), ("wide", "C3"), ("E -> inf", "0.4")):
+    sim_of = {"single": s1, "ensemble": sE, "wide": sW}
+    for name, color in (("single", "C0"), ("ensemble", "C2"), ("wide", "C3"), ("E -> inf", "0.3")):
         try:
             curve = bap_theory(models[name], t_dense).test_loss
+            at_sims[name] = bap_theory(models[name], s1.times).test_loss
         except (ValueError, FloatingPointError):
             continue
         theory_curves[name] = [float(v) for v in curve]
-        ax.plot(t_dense, curve, "-" if name != "E -> inf" else "--", color=color, lw=1.2,
-                label=f"theory, {name}" if name != "E -> inf" else "theory, E -> inf (bias)")
-    for sim, color, fmt, lab in ((s1, "C0", "o", f"one model, N = {N}"),
-                                 (sE, "C2", "s", f"ensemble of E = {E}, N = {N} each"),
-                                 (sW, "C3", "D", f"one model, N = {E * N} (= E N)")):
+        if name in sim_of:
+            rows += _compare_bap("bap_ensemble", sim_of[name], at_sims[name], label=name)
+        ax.loglog(t_dense, curve, "-" if name != "E -> inf" else "--", color=color, lw=1.3,
+                  label=f"theory, {name}" if name != "E -> inf" else "theory, $E \\to \\infty$: the bias $B$ of width $N$")
+    for sim, color, fmt, lab in ((s1, "C0", "o", f"one model, $N = {N}$"),
+                                 (sE, "C2", "s", f"ensemble of $E = {E}$, $N = {N}$ each"),
+                                 (sW, "C3", "D", f"one model, $N = {E * N}$ $(= EN)$")):
         _errorbar(ax, sim.times, sim.test_loss, sim.test_loss_sem, color=color, fmt=fmt, label=lab)
-    _errorbar(ax, s1.times, _positive(B), B_sem, color="0.4", fmt="x:",
-              label=f"bias B of N = {N} (E -> inf, estimated)")
+    _errorbar(ax, s1.times, _positive(B), B_sem, color="0.3", fmt="x",
+              label=f"bias $B$ estimated from the paired simulations")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("training time t")
-    ax.set_ylabel("test loss (lines: theory; points: simulation)")
-    ax.set_title(f"Model B: E = {E} x width {N} vs one of width {E * N} (P = {P}, M = {cfg.ens_M})")
-    ax.legend(fontsize=8)
+    ax.set_xlabel("training time $t$")
+    ax.set_ylabel("test loss $\\langle L(t)\\rangle$ (lines: theory; points: simulation)")
+    ax.set_title(f"Model B: $E = {E}$ x width ${N}$ vs one of width ${E * N}$\n($P = {P}$, $M = {cfg.ens_M}$, "
+                 f"$\\alpha = {cfg.bap_alpha:g}$, $\\beta = {cfg.bap_beta:g}$, {s1.seeds} paired seeds)")
+    _legend_below(ax, ncol=2)
     fig_path = _savefig(fig, out / "bap_ensemble.png")
     k = -1
     tl = float(s1.times[k])
     winner = "ensemble" if d_mean[k] < 0 else "wide"
     z = abs(d_mean[k]) / d_sem[k] if d_sem[k] > 0 else float("inf")
-    head = {"t_late": tl, "ensemble_late": float(sE.test_loss[k]), "wide_late": float(sW.test_loss[k]),
-            "single_late": float(s1.test_loss[k]), "difference_late": float(d_mean[k]),
-            "difference_late_sem": float(d_sem[k]), "winner_late": winner,
-            "bias_late": float(B[k]), "variance_late": float(V[k])}
+    B_th = float(at_sims["E -> inf"][k]) if "E -> inf" in at_sims else float("nan")
+    W_th = float(at_sims["wide"][k]) if "wide" in at_sims else float("nan")
+    head = {"t_late": tl, "seeds": s1.seeds, "ensemble_late": float(sE.test_loss[k]),
+            "wide_late": float(sW.test_loss[k]), "single_late": float(s1.test_loss[k]),
+            "difference_late": float(d_mean[k]), "difference_late_sem": float(d_sem[k]), "winner_late": winner,
+            "bias_late": float(B[k]), "bias_late_sem": float(B_sem[k]), "variance_late": float(V[k]),
+            "bias_theory_late": B_th, "wide_theory_late": W_th,
+            "bias_deviation_sem": float((B[k] - B_th) / B_sem[k]) if B_sem[k] > 0 else float("nan")}
     at_peak = abs(E * N / P - 1) < NEAR_PEAK
+    LW, LW_sem = float(sW.test_loss[k]), float(sW.test_loss_sem[k])
+    rel_th = "below" if W_th < B_th else "above"
+    rel_sim = ("below" if LW < B[k] - 2 * math.hypot(LW_sem, B_sem[k]) else
+               "above" if LW > B[k] + 2 * math.hypot(LW_sem, B_sem[k]) else "within two standard errors of")
+    limit = (f"The infinite-ensemble limit is the bias B of a width-{N} model: theory {B_th:.3g}, estimated from the "
+             f"simulations {B[k]:.3g} ± {B_sem[k]:.2g} ({head['bias_deviation_sem']:+.1f} sem). The wide model's "
+             f"loss (theory {W_th:.3g}, simulation {LW:.3g} ± {LW_sem:.2g}) is {rel_th} that limit in the theory "
+             f"and {rel_sim} it in the simulations: {'no' if rel_th == 'below' else 'even an infinite'} "
+             f"ensemble of width-{N} models {'can match' if rel_th == 'below' else 'would beat'} one model of "
+             f"width {E * N}.")
     if winner == "ensemble":
         why = (f"Averaging E members keeps the bias B of a width-{N} model and divides its variance V (over the "
                f"random projections, at fixed data) by E. At t = {tl:g} the estimated split of the width-{N} loss "
@@ -375,18 +395,14 @@ def _bap_ensemble_build(cfg, sims, out):
                f"wide model has a smaller bias (more features) but all of its own variance"
                + (f", and with N = {E * N} close to P = {P} it sits at the interpolation threshold, where "
                   "late-time training fits the finite sample and the variance peaks" if at_peak else "")
-               + ": its variance outweighs its bias advantage.")
+               + ": its variance outweighs its bias advantage. " + limit)
     else:
-        LW, LW_sem = float(sW.test_loss[k]), float(sW.test_loss_sem[k])
-        rel = ("below" if LW < B[k] - 2 * math.hypot(LW_sem, B_sem[k]) else
-               "above" if LW > B[k] + 2 * math.hypot(LW_sem, B_sem[k]) else "at")
         why = (f"Averaging E members keeps the bias B of a width-{N} model and divides its variance V (over the "
                f"random projections, at fixed data) by E: at t = {tl:g} the estimated split of the width-{N} "
-               f"loss is B = {B[k]:.3g}, V = {V[k]:.3g}, so the ensemble keeps B + V/{E} and even E -> inf cannot "
-               f"go below B. One model of width {E * N} lowers bias and variance together (more features span "
-               f"more of the target, the t = inf loss falls as N^-alpha min(beta,1)): its loss {LW:.3g} is {rel} "
-               f"the infinite-ensemble limit B. At equal parameter count, width beats ensembling here.")
-    md = (f"Equal parameter count E N = {E * N}, same {P} training samples (paired seeds; M = {cfg.ens_M}). "
+               f"loss is B = {B[k]:.3g}, V = {V[k]:.3g}, so the ensemble keeps B + V/{E}. One model of width "
+               f"{E * N} lowers bias and variance together (more features span more of the target). " + limit
+               + " At equal parameter count, width beats ensembling here.")
+    md = (f"Equal parameter count E N = {E * N}, same {P} training samples ({s1.seeds} paired seeds; M = {cfg.ens_M}). "
           f"At the latest time t = {tl:g}: ensemble {sE.test_loss[k]:.4g} ± {sE.test_loss_sem[k]:.2g}, "
           f"wide model {sW.test_loss[k]:.4g} ± {sW.test_loss_sem[k]:.2g}, single width-{N} model "
           f"{s1.test_loss[k]:.4g} ± {s1.test_loss_sem[k]:.2g}; the **{'ensemble' if winner == 'ensemble' else 'wide model'} "
@@ -395,4 +411,4 @@ def _bap_ensemble_build(cfg, sims, out):
             "variance": V, "variance_sem": V_sem, "ensemble_minus_wide": d_mean,
             "ensemble_minus_wide_sem": d_sem, "theory_t": [float(x) for x in t_dense],
             "theory": theory_curves, **head}
-    return SectionResult(fig_path, data, md, head, [])
+    return SectionResult(fig_path, data, md, head, rows)
