@@ -50,14 +50,14 @@ def _bap_loss_build(cfg, sims, out):
         r = bap_theory(m, tt)
         curves[f"N={N}"] = {"t": tt, "test_loss": r.test_loss, "final_loss": float(r.final_loss)}
         finals[str(N)] = float(r.final_loss)
-        ax.loglog(tt, r.test_loss, color=f"C{i}", label=f"theory, N = {N}")
+        ax.loglog(tt, r.test_loss, color=f"C{i}", label=f"theory, $N = {N}$")
         sim = sims[f"bap/loss/N={N}"]
         rows += _compare_bap("bap_loss", sim, bap_theory(m, sim.times).test_loss, label=f"N={N}")
         _errorbar(ax, sim.times, sim.test_loss, sim.test_loss_sem, color=f"C{i}", fmt="o",
                   label=f"simulation ({cfg.seeds} seeds)" if i == 0 else None)
     rinf = bap_theory(base.replace(N=math.inf), tt)
     curves["N=inf"] = {"t": tt, "test_loss": rinf.test_loss}
-    ax.loglog(tt, rinf.test_loss, "k-", lw=1.5, label="theory, N = P = inf")
+    ax.loglog(tt, rinf.test_loss, "k-", lw=1.5, label="theory, $N = P = \\infty$")
     # the derived asymptote, evaluated from the derivation (lambdify, numpy namespace)
     asym_expr = d["loss_N_P_inf"].subs(point(cfg))
     asym = sp.lambdify(S["t"], asym_expr, modules="numpy")
@@ -67,11 +67,11 @@ def _bap_loss_build(cfg, sims, out):
     big = base.replace(M=10**6, N=math.inf)
     tf = _logspace(1e2, 1e4, 9)
     slope = _slope(tf, bap_theory(big, tf).test_loss)
-    ax.set_xlabel("training time t")
+    ax.set_xlabel("training time $t$")
     ax.set_ylabel("test loss $\\langle L(t)\\rangle$")
-    ax.set_title(f"Model B: L(t) at P = inf (M = {base.M}, alpha = {cfg.bap_alpha:g}, beta = {cfg.bap_beta:g})")
+    ax.set_title(f"Model B: $L(t)$ at $P = \\infty$ ($M = {base.M}$, $\\alpha = {cfg.bap_alpha:g}$, $\\beta = {cfg.bap_beta:g}$)")
     ax.set_ylim(0.3 * np.nanmin(_positive(rinf.test_loss)), 2 * float(rinf.test_loss[0]))
-    ax.text(0.03, 0.04, f"derived exponent of t: {expo:g}\nfitted slope (N = P = inf, M = 1e6): {slope:.4f}",
+    ax.text(0.03, 0.04, f"derived exponent of $t$: {expo:g}\nfitted slope ($N = P = \\infty$, $M = 10^6$): {slope:.4f}",
             transform=ax.transAxes, fontsize=9, va="bottom", bbox=dict(boxstyle="round", fc="white", alpha=0.8))
     ax.legend(fontsize=8, loc="upper right")
     fig_path = _savefig(fig, out / "bap_loss_t.png")
@@ -131,35 +131,38 @@ def _bap_frontier_build(cfg, sims, out):
     fig, (ax, bx, cx) = plt.subplots(1, 3, figsize=(15, 4.6))
     colors = ("C0", "C3")
     for (ab, r), color in zip(runs.items(), colors):
-        lab = f"alpha = {ab[0]:g}, beta = {ab[1]:g}"
-        ax.loglog(r.compute, r.L_star, "o-", color=color, ms=3, label=f"min$_N$ L, {lab}")
+        lab = f"$\\alpha = {ab[0]:g}$, $\\beta = {ab[1]:g}$"
+        fit_L = _slope(r.compute, r.L_star)
+        ax.loglog(r.compute, r.L_star, "o", color=color, ms=4,
+                  label=f"$\\min_N L$, {lab}: fitted slope {fit_L:.4f}")
         cm = r.compute[len(r.compute) // 2]
         lm = r.L_star[len(r.compute) // 2]
-        ax.loglog(r.compute, lm * (r.compute / cm) ** r.derived_width["L"], ":", color=color, lw=1,
-                  label=f"derived slope {r.derived_width['L']:.4g}")
+        ax.loglog(r.compute, lm * (r.compute / cm) ** r.derived_width["L"], "-", color=color, lw=1,
+                  label=f"derived $C^{{{r.derived_width['L']:.4g}}}$ (with the $1/N$ term)")
         for k, mk in (("N", "o-"), ("L", "s-")):
             bx.semilogx(r.compute, r.local[k], mk, color=color, ms=3,
-                        label=f"d log {k}*/d log C, {lab}" if k == "N" else None, alpha=1 if k == "N" else 0.6)
+                        label=f"{lab}" if k == "N" else None, alpha=1 if k == "N" else 0.6)
             bx.axhline(r.derived[k], color=color, ls="--", lw=0.8)
             bx.axhline(r.derived_width[k], color=color, ls=":", lw=1.2)
         dev = np.maximum(np.abs(r.local["N"] - r.derived_width["N"]), 1e-7)
         cx.loglog(r.compute, dev, "o-", color=color, ms=3, label=lab)
-    bx.plot([], [], "k--", lw=0.8, label="derived: a t^-beta + b N^-c")
-    bx.plot([], [], "k:", lw=1.2, label="derived with the 1/N term")
+    bx.plot([], [], "k--", lw=0.8, label="derived: $at^{-\\beta} + bN^{-c}$")
+    bx.plot([], [], "k:", lw=1.2, label="derived with the $1/N$ term")
     for axis in (bx, cx):
-        axis.axvspan(lo_real, hi_real, color="0.5", alpha=0.1, label=f"C = {lo_real:g}..{hi_real:g}")
-    ax.set_xlabel("compute C = N t")
-    ax.set_ylabel("L*(C)")
-    ax.set_title("Model B: compute-optimal loss (full theory, M = inf, P = inf)")
-    ax.legend(fontsize=7)
-    bx.set_xlabel("compute C = N t")
+        axis.axvspan(lo_real, hi_real, color="0.5", alpha=0.1, label=f"$C$ = {lo_real:.0e}..{hi_real:.0e}")
+    ax.set_xlabel("compute $C = Nt$")
+    ax.set_ylabel("$L^*(C)$")
+    ax.set_title("compute-optimal loss (full theory)")
+    _legend_below(ax, ncol=1)
+    bx.set_xlabel("compute $C = Nt$")
     bx.set_ylabel("local exponent")
-    bx.set_title("local exponents of N* (o) and L* (s)")
-    bx.legend(fontsize=7)
-    cx.set_xlabel("compute C = N t")
-    cx.set_ylabel("|d log N*/d log C - derived|")
-    cx.set_title("pre-asymptotic correction of N* (floor: round-off)")
-    cx.legend(fontsize=7)
+    bx.set_title("local exponents: $d\\log N^*/d\\log C$ (o), $d\\log L^*/d\\log C$ (s)")
+    _legend_below(bx, ncol=2)
+    cx.set_xlabel("compute $C = Nt$")
+    cx.set_ylabel("$|d\\log N^*/d\\log C$ - derived$|$")
+    cx.set_title("pre-asymptotic correction of $N^*$ (floor: round-off)")
+    _legend_below(cx, ncol=1)
+    fig.suptitle("Model B: compute-optimal frontier, $C = Nt$, $M = P = \\infty$", fontsize=11)
     fig_path = _savefig(fig, out / "bap_compute_optimal.png")
     real = (main.compute >= lo_real) & (main.compute <= hi_real)
     pre = {f"{ab[0]:g},{ab[1]:g}": {k: float(np.max(np.abs(r.local[k][real] - r.derived_width[k]))) if np.any(real)
@@ -214,14 +217,14 @@ def _bap_width_build(cfg, sims, out):
     early, late = np.array(early), np.array(late)
     s_early, s_late = _slope(Ns, early), _slope(Ns, late)
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
-    ax.loglog(Ns, early, "o-", color="C0", label=f"early, t = {te:g}: fitted slope {s_early:.3f}")
-    ax.loglog(Ns, late, "s-", color="C3", label=f"late, t = inf: fitted slope {s_late:.3f}")
-    ax.loglog(Ns, early[-1] * (Ns / Ns[-1]) ** -1.0, "--", color="C0", lw=1, label="1/N (first order in 1/N)")
+    ax.loglog(Ns, early, "o-", color="C0", label=f"early, $t = {te:g}$: fitted slope {s_early:.3f}")
+    ax.loglog(Ns, late, "s-", color="C3", label=f"late, $t = \\infty$: fitted slope {s_late:.3f}")
+    ax.loglog(Ns, early[-1] * (Ns / Ns[-1]) ** -1.0, "--", color="C0", lw=1, label="$1/N$ (first order in $1/N$)")
     ax.loglog(Ns, late[-1] * (Ns / Ns[-1]) ** c_late, "--", color="C3", lw=1,
-              label=rf"derived $N^{{-\alpha\min(\beta,1)}}$ = N^{c_late:g}")
-    ax.set_xlabel("N")
-    ax.set_ylabel("|L(t, N) - L(t, N = inf)|")
-    ax.set_title(f"Model B: finite-width convergence (P = inf, M = {m.M})")
+              label=rf"derived $N^{{-\alpha\min(\beta,1)}} = N^{{{c_late:g}}}$")
+    ax.set_xlabel("width $N$")
+    ax.set_ylabel("$|L(t, N) - L(t, N = \\infty)|$")
+    ax.set_title(f"Model B: finite-width convergence ($P = \\infty$, $M = {m.M}$, $\\alpha = {cfg.bap_alpha:g}$, $\\beta = {cfg.bap_beta:g}$)")
     ax.legend(fontsize=8)
     fig_path = _savefig(fig, out / "bap_width.png")
     head = {"t_early": te, "fitted_slope_early": s_early, "expected_slope_early": -1.0,
@@ -259,32 +262,33 @@ def _bap_finite_P_build(cfg, sims, out):
         else:
             status[str(N)] = r.method
             curves[f"N={N}"] = {"t": tt, "test_loss": r.test_loss, "train_loss": r.train_loss}
-            ax.loglog(tt, _positive(r.test_loss), "-", color=f"C{i}", label=f"theory test, N = {N}")
-            ax.loglog(tt, _positive(r.train_loss), "--", color=f"C{i}", label=f"theory train, N = {N}")
+            ax.loglog(tt, _positive(r.test_loss), "-", color=f"C{i}", label=f"theory test, $N = {N}$")
+            ax.loglog(tt, _positive(r.train_loss), "--", color=f"C{i}", label=f"theory train, $N = {N}$")
             rows += _compare_bap("bap_finite_P", sim, rs.test_loss, which="test", label=f"N={N}")
             rows += _compare_bap("bap_finite_P", sim, rs.train_loss, which="train", label=f"N={N}")
         _errorbar(ax, sim.times, sim.test_loss, sim.test_loss_sem, color=f"C{i}", fmt="o",
-                  label=f"simulation test, N = {N}")
+                  label=f"simulation test, $N = {N}$")
         _errorbar(ax, sim.times, sim.train_loss, sim.train_loss_sem, color=f"C{i}", fmt="s", mfc="none",
-                  label=f"simulation train, N = {N}")
+                  label=f"simulation train, $N = {N}$")
     minf = _finite_P_model(cfg, math.inf)
     try:
         r = bap_theory(minf, tt)
         status["inf"] = r.method
         curves["N=inf"] = {"t": tt, "test_loss": r.test_loss, "train_loss": r.train_loss}
-        ax.loglog(tt, _positive(r.test_loss), "k-", lw=1.2, label="theory test, N = inf")
+        ax.loglog(tt, _positive(r.test_loss), "k-", lw=1.2, label="theory test, $N = \\infty$")
     except ValueError as exc:
         status["inf"] = f"train loss only (bap_train_loss_infinite_width): {' '.join(str(exc).split())}"
         r = bap_train_loss_infinite_width(minf, tt)
         curves["N=inf"] = {"t": tt, "train_loss": r.train_loss}
-    ax.loglog(tt, _positive(r.train_loss), "k--", lw=1.2, label="theory train, N = inf")
+    ax.loglog(tt, _positive(r.train_loss), "k--", lw=1.2, label="theory train, $N = \\infty$")
     full = all(not v.startswith("no theory") for k, v in status.items() if k != "inf")
-    ax.set_xlabel("training time t")
-    ax.set_ylabel("loss")
+    ax.set_xlabel("training time $t$")
+    ax.set_ylabel("loss $\\langle L(t)\\rangle$")
     L0 = float(minf.eigenvalues() @ minf.target() ** 2)
     ax.set_ylim(1e-4 * L0, 2 * L0)
-    ax.set_title(f"Model B: train vs test at finite P = {P} (M = {cfg.finite_P_M})")
-    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    ax.set_title(f"Model B: train vs test at finite $P = {P}$ ($M = {cfg.finite_P_M}$, $\\alpha = {cfg.bap_alpha:g}$, $\\beta = {cfg.bap_beta:g}$)\n"
+                 "solid, circles: test loss; dashed, squares: train loss")
+    _legend_below(ax, ncol=3)
     fig_path = _savefig(fig, out / "bap_finite_P.png")
     last = {}
     for N in cfg.finite_P_N:
