@@ -153,7 +153,7 @@ def bap_theory(model: BAPModel, times, *, dps: int | None = None) -> BAPTheory:
     ``N`` and ``P`` (finite or infinite; ``M = inf`` needs ``alpha > 1``), in
     double precision (``dps=None``) or with ``dps`` correct digits (mpmath).
     ``P = inf``: one-point result (single Talbot inversion in ``kappa``); the
-    train loss equals the test loss (spec).  Finite ``P``, ensembles,
+    train loss equals the test loss (CONVENTIONS.md).  Finite ``P``, ensembles,
     gradient descent and ``N`` near ``M``: the two-frequency kernels (double
     Talbot inversion in ``s``), test and train loss with label noise.  For
     power laws every sum costs the same at any ``M`` (:class:`BAPSpectrum`).

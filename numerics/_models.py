@@ -17,7 +17,7 @@ import numpy as np
 
 __all__ = ["MRSModel", "BAPModel", "ACTIVATIONS"]
 
-#: Activations the finite simulation supports (model A, spec item 3).
+#: Activations the finite simulation supports (model A, CONVENTIONS.md).
 ACTIVATIONS = ("linear", "relu", "erf", "tanh")
 
 
@@ -258,7 +258,7 @@ class BAPModel:
     batch : int >= 1, optional
         Online SGD batch size (requires ``P = inf`` and ``eta``).
     ensemble : int >= 1
-        Number of students with independent projections averaged (spec item 9).
+        Number of students with independent projections averaged (CONVENTIONS.md, model B).
     spectrum, target_weights : arrays of M floats, optional
         Replace ``lambda_k`` and ``w*_k``.
 

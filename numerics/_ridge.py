@@ -215,7 +215,7 @@ class MRSTheory(Result):
     ----------
     model : MRSModel
     test_loss, train_loss : float or mpmath.mpf
-        Average test loss ``<L>`` and train loss (spec definitions, with 1/2).
+        Average test loss ``<L>`` and train loss (CONVENTIONS.md definitions, with 1/2).
     kappa : renormalised ridge (projection side) solving
         ``gamma M / sigma_u2 = kappa (N - n1(kappa)) (T - n1(kappa))``.
     kappa1 : renormalised ridge on the data side.

@@ -314,7 +314,7 @@ def _sgd_instance(model: BAPModel, rng: np.random.Generator, steps):
 
     The state is ``v_e = w* - A_e^T theta_e / sqrt(N)`` for every student,
     updated as ``v <- v - (eta / B) K_e Psi_B^T (Psi_B v + eps_B)`` with
-    ``K_e = A_e^T A_e / N``, which is the spec's step on ``theta`` mapped
+    ``K_e = A_e^T A_e / N``, which is the conventions' step on ``theta`` mapped
     through the linear map ``theta -> A^T theta / sqrt(N)``.
     """
     lam, w, _, _, student_rngs, g_batches = _draw_data(model, rng)

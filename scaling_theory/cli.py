@@ -650,7 +650,8 @@ def _cmd_reproduce(args):
         print(f"  figure:  {f}" + (f" (+ .{vector})" if vector else ""))
     print(f"  data:    {r['json']}, {r['csv']}, {Path(r['out_dir']) / 'simulations.sqlite'} (every instance)")
     print(f"  theory vs simulation (away from the peak): max {_num(tv['max_abs_deviation_sem'])} sem, "
-          f"{_num(tv['max_abs_deviation_percent'])} %")
+          f"{_num(tv['max_abs_deviation_percent'])} %"
+          + (" (--quick: tiny sizes, two instances; large deviations are expected there)" if args.quick else ""))
     return 0
 
 

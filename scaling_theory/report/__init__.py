@@ -382,66 +382,76 @@ def _summary(cfg, sections, results, overall, timings, n_sims, by_model=None):
         "",
         "## Headline",
         "",
-        "| quantity | derived | fitted on the theory |",
-        "| --- | --- | --- |",
+        "| quantity | derived | fitted on the theory | note |",
+        "| --- | --- | --- | --- |",
     ]
     for name in ("scaling_N", "scaling_T"):
         if name in results:
             h = results[name].headline
             ax = name[-1]
             lines.append(f"| exponent of L in {ax} | {h['derived_exponent']:g} | "
-                         f"{h['fitted_slope_asymptotic']:.4f} |")
+                         f"{h['fitted_slope_asymptotic']:.4f} | |")
     if "bap_loss" in results:
         h = results["bap_loss"].headline
         lines.append(f"| model B: exponent of L in t (N = P = inf) | {h['derived_exponent_t']:g} | "
-                     f"{h['fitted_slope_t']:.4f} |")
+                     f"{h['fitted_slope_t']:.4f} | |")
     if "bap_compute_optimal" in results:
         h = results["bap_compute_optimal"].headline
         for k, what in (("L", "L*"), ("N", "N*"), ("t", "t*")):
             lines.append(f"| model B: compute-optimal exponent of C in {what} | {h['derived'][k]:.4g} | "
-                         f"{h['fitted'][k]:.4f} (full theory at C = {h['fitted_at_C']:.0e}) |")
+                         f"{h['fitted'][k]:.4f} (full theory at C = {h['fitted_at_C']:.0e}) | |")
         o = h["beta_above_one"]
         for k, what in (("L", "L*"), ("N", "N*")):
             lines.append(f"| model B, beta = {o['beta']:g} > 1: exponent of C in {what} (with the 1/N term; "
                          f"additive form {o['derived'][k]:.4g}) | {o['derived_width'][k]:.4g} | "
-                         f"{o['local'][k]:.4f} (full theory at C = {o['at_C']:.0e}) |")
+                         f"{o['local'][k]:.4f} (full theory at C = {o['at_C']:.0e}) | the additive form "
+                         "leaves out the finite-width transient; see (g) |")
     if "bap_width" in results:
         h = results["bap_width"].headline
         lines.append(f"| model B: L(t, N) - L(t, inf) vs N, early (t = {h['t_early']:g}) | -1 (first order) | "
-                     f"{h['fitted_slope_early']:.4f} |")
+                     f"{h['fitted_slope_early']:.4f} | |")
         lines.append(f"| model B: L(t, N) - L(t, inf) vs N, late (t = inf) | {h['derived_slope_late']:g} | "
-                     f"{h['fitted_slope_late']:.4f} |")
+                     f"{h['fitted_slope_late']:.4f} | |")
     if "bap_ensemble" in results:
         h = results["bap_ensemble"].headline
-        lines.append(f"| model B: late-time winner, ensemble vs one wide model | - | {h['winner_late']} |")
+        lines.append(f"| model B: late-time winner, ensemble vs one wide model | - | {h['winner_late']} | "
+                     f"simulated, {h['seeds']} paired seeds |")
+        lines.append(f"| model B: infinite-ensemble limit (bias of width {results['bap_ensemble'].data['N']}) at "
+                     f"t = {h['t_late']:g} | {h['bias_theory_late']:.4g} (theory) | "
+                     f"{_pm(h['bias_late'], h['bias_late_sem'], '.3g')} (estimated from the simulations) | "
+                     f"{h['bias_deviation_sem']:+.1f} sem |")
     if "feature_spectra" in results:
         h = results["feature_spectra"].headline
         lat = " / ".join(_pm(h[a]["latent_exponent"], h[a]["latent_exponent_sem"], ".3f") for a in FEATURE_ACTIVATIONS)
-        lines.append(f"| feature spectrum: latent exponent, linear / relu / erf | 1 + alpha = {1 + cfg.alpha:g} | {lat} |")
-        lines.append(f"| feature spectrum: rank of linear features | M = {cfg.spectrum_M} | {h['linear']['extent']} |")
+        lines.append(f"| feature spectrum: latent exponent, linear / relu / erf | 1 + alpha = {1 + cfg.alpha:g} | {lat} | "
+                     "fitted on the spectrum of one N x N kernel per draw; relu's mean mode and order-2 products "
+                     "flatten its top |")
+        lines.append(f"| feature spectrum: rank of linear features | M = {cfg.spectrum_M} | {h['linear']['extent']} | |")
         for a in _EXT_ORDER:
             lines.append(f"| feature spectrum: extended exponent (in k - M), {a} | "
                          f"{_fmt(h[a]['derived_extended_exponent'], '.3f')} (order-{_EXT_ORDER[a]} products) | "
-                         f"{_pm(h[a]['extended_exponent'], h[a]['extended_exponent_sem'], '.3f')} |")
+                         f"{_pm(h[a]['extended_exponent'], h[a]['extended_exponent_sem'], '.3f')} | **a reference, "
+                         "not a prediction**: the mean-field products leave out the finite-N distortion and "
+                         "higher Hermite orders; the two are not expected to agree (see (k)) |")
     if "loss_past_M" in results:
         h = results["loss_past_M"].headline
         lines.append(f"| linear features: L({h['linear']['N_end']}) / L(M) at T = {cfg.past_T} | 1 (plateau) | "
-                     f"{h['linear']['ratio_end_over_M']:.6f} |")
+                     f"{h['linear']['ratio_end_over_M']:.6f} | |")
         for a in _EXT_ORDER:
             sim = (f"; at the simulated N: simulation {_pm(h[a]['sim_exponent_N'], h[a]['sim_exponent_N_sem'], '.2f')}, "
                    f"theory {h[a]['theory_exponent_N_at_sim_points']:.2f}" if "sim_exponent_N" in h[a] else "")
             lines.append(f"| {a} features: exponent of L in N past M (T -> inf) | - | "
-                         f"{h[a]['exponent_N']:.3f} (in N - M: {h[a]['exponent_N_minus_M']:.3f}){sim} |")
+                         f"{h[a]['exponent_N']:.3f} (in N - M: {h[a]['exponent_N_minus_M']:.3f}){sim} | |")
     if "asymptotics" in results:
         h = results["asymptotics"].headline
         models = " and ".join(sorted(h["min_exponent_digits_by_model"]))
         lines.append(f"| asymptotic exponents: min agreeing digits, derived vs measured ({h['rows']} rows, "
                      f"{h['points']} points, model {models}) | engine (sympy, exact) | "
-                     f"{_digits_str(h['min_exponent_digits'], h['dps'])} digits (working precision {h['dps']}) |")
+                     f"{_digits_str(h['min_exponent_digits'], h['dps'])} digits (working precision {h['dps']}) | |")
         if h["min_prefactor_digits"] is not None:
             lines.append(f"| asymptotic prefactors: min agreeing digits, derived vs measured "
                          f"({h['prefactor_rows']} rows) | engine (sympy, exact) | "
-                         f"{_digits_str(h['min_prefactor_digits'], h['dps'])} digits |")
+                         f"{_digits_str(h['min_prefactor_digits'], h['dps'])} digits | |")
     lines += [
         "",
         f"Theory vs simulation over {overall['points_away_from_peak']} simulated points away from the "
@@ -449,17 +459,22 @@ def _summary(cfg, sections, results, overall, timings, n_sims, by_model=None):
         f"**{_fmt(overall['max_abs_deviation_sem'], '.2f')} sem**, "
         f"**{_fmt(overall['max_abs_deviation_percent'], '.2f')} %**; "
         f"{overall['within_3sem_or_3pct']} of {overall['points_away_from_peak']} within "
-        "max(3 sem, 3 %) (the spec's tolerance; it is stated for M >= 1000 and N, T >= 100, so smaller "
-        "points may exceed it by finite-size corrections O(1/N + 1/T)).",
+        "max(3 sem, 3 %) (the tolerance of CONVENTIONS.md, 'Theory against simulation'; it is stated for "
+        "M >= 1000 and N, T >= 100, so smaller points may exceed it by finite-size corrections O(1/N + 1/T)).",
         "",
     ]
+    if cfg.quick:
+        lines += ["**Quick sizes.** This is `--quick`: M, N, T of a few tens, two instances per point. "
+                  "Finite-size corrections O(1/N + 1/T) are tens of percent at these sizes and two instances "
+                  "give a poor standard error, so large deviations here are expected and say nothing about "
+                  "the theory; run without `--quick` for the check at the tolerance's sizes.", ""]
     if len(by_model) > 1:
         for name, st in by_model.items():
             lines += [f"- model {name}: {st['points_away_from_peak']} points away from the peak, max |deviation| "
                       f"{_fmt(st['max_abs_deviation_sem'], '.2f')} sem, {_fmt(st['max_abs_deviation_percent'], '.2f')} %; "
                       f"{st['within_3sem_or_3pct']} within max(3 sem, 3 %)."]
         lines += ["", "Model B compares the test loss (and, at finite P, the train loss) at every simulated "
-                  "time with theory above 1e-8 L(0); the spec's tolerance needs N, P >= 100 (>= 400 for "
+                  "time with theory above 1e-8 L(0); the tolerance needs N, P >= 100 (>= 400 for "
                   "beta >= 2), so smaller widths show the O(1/N) finite-size corrections.", ""]
     for s in sections:
         res = results[s.name]

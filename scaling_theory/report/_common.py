@@ -35,7 +35,7 @@ SIM_THREADS = 1
 
 #: A ridgeless point with ``|N/T - 1|`` below this is "near the interpolation
 #: peak": shown, but left out of the headline theory-vs-simulation deviation
-#: (the spec's tolerance applies away from the peak).
+#: (the tolerance of CONVENTIONS.md applies away from the peak).
 NEAR_PEAK = 0.3
 
 
@@ -337,7 +337,7 @@ def _dense(lo, hi, n):
 
 
 #: Model-B theory values below this fraction of L(0) are not compared (the
-#: spec: exponentially small late-time losses are beyond double precision).
+#: CONVENTIONS.md: exponentially small late-time losses are beyond double precision).
 BAP_FLOOR = 1e-8
 
 
