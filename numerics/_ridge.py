@@ -275,6 +275,12 @@ class MRSTheory(Result):
         return "$" + self.latex() + "$"
 
 
+def _nonlinear_message(model):
+    return (f"activation must be 'linear' for the linear-feature theory (mrs_theory, mrs_theory_grid), got "
+            f"{model.activation!r}: nonlinear features have their own theory, mrs_nonlinear_theory(model) "
+            f"(command line: scaling-theory mrs loss --activation {model.activation} ...)")
+
+
 def _regime(N, T, gamma, M):
     if gamma > 0:
         return "ridge"
@@ -316,9 +322,7 @@ def mrs_theory(model: MRSModel, *, dps: int | None = None) -> MRSTheory:
     if not isinstance(model, MRSModel):
         raise TypeError(f"model must be an MRSModel, got {type(model).__name__}")
     if model.activation != "linear":
-        raise ValueError(
-            f"activation must be 'linear' for the model-A theory, got {model.activation!r}"
-        )
+        raise ValueError(_nonlinear_message(model))
     regime = _regime(model.N, model.T, float(model.gamma), model.M)
     if dps is None:
         g = mrs_theory_grid(model)
@@ -338,7 +342,7 @@ def mrs_theory(model: MRSModel, *, dps: int | None = None) -> MRSTheory:
     test, train, df2 = _losses(spectrum, kappa, N, T, rho, noise, ctx)
     k1 = gen.kappa1(kappa, spectral_sums(spectrum, kappa, ctx).n1 if kappa > 0 else ctx.mpf(min(N, T, model.M)),
                     N, model.M, ctx.mpf(model.sigma_u2))
-    if rho == 0 and min(N, T) < model.M and N < T:
+    if rho == 0 and min(N, T) < model.M and N <= T:
         k1 = ctx.zero
     r = lambda x: out.mpf(x)  # noqa: E731  round to the requested precision
     return MRSTheory(model=model, test_loss=r(test), train_loss=r(train), kappa=r(kappa), kappa1=r(k1),
@@ -424,7 +428,7 @@ def mrs_theory_grid(model: MRSModel, *, N=None, T=None, gamma=None) -> MRSTheory
     True
     """
     if model.activation != "linear":
-        raise ValueError(f"activation must be 'linear' for the model-A theory, got {model.activation!r}")
+        raise ValueError(_nonlinear_message(model))
     Na = _as_int_array("N", N, model.N)
     Ta = _as_int_array("T", T, model.T)
     ga = np.asarray(float(model.gamma) if gamma is None else gamma, dtype=float)
@@ -439,7 +443,8 @@ def mrs_theory_grid(model: MRSModel, *, N=None, T=None, gamma=None) -> MRSTheory
     kappa, resid, iters = _solve_kappa(spectrum, Nf, Tf, rho, backend=NumpyBackend(), ctx=None, tol=TOL_DOUBLE)
     test, train, df2 = _losses(spectrum, kappa, Nf, Tf, rho, noise, None)
     n1 = spectral_sums(spectrum, kappa).n1
-    k1 = np.where((rho == 0) & (Nf < Tf), 0.0, gen.kappa1(kappa, n1, Nf, model.M, float(model.sigma_u2)))
+    # ridgeless with N <= T: n1 = N exactly, so kappa1 = 0 (not the round-off of N - n1)
+    k1 = np.where((rho == 0) & (Nf <= Tf), 0.0, gen.kappa1(kappa, n1, Nf, model.M, float(model.sigma_u2)))
     bad = ~np.isfinite(test) & ~((rho == 0) & ((Nf == Tf) | (np.minimum(Nf, Tf) >= model.M)))
     if np.any(bad):
         raise ConvergenceError(f"non-finite test loss at {int(bad.sum())} grid point(s)", residual=float("nan"))

@@ -105,6 +105,16 @@ def _mrs_model(args, *, exact):
     return MRSModel(**params, N=Ns[0], T=Ts[0], gamma=gammas[0]), Ns, Ts, gammas
 
 
+#: One line per quantity of ``mrs loss``'s text output (JSON carries the same keys).
+_MRS_KEY_HELP = {
+    "test_loss": "<L>: average test loss (1/2 mean squared error on fresh inputs)",
+    "train_loss": "average train loss (1/2 mean squared error on the T samples)",
+    "kappa": "renormalised ridge, the root of the self-consistent equation (mrs equations)",
+    "kappa1": "data-side renormalised ridge kappa sigma_u2 (N - n_1)/M (0 when ridgeless with N <= T)",
+    "df2": "effective degrees of freedom (N n_2 + n_1^2 - 2 n_1 n_2)/(N - n_2), n_k = sum (lambda/(lambda+kappa))^k",
+}
+
+
 _NONLINEAR_KEYS = ("test_loss", "train_loss", "kappa", "kappa1", "df2", "test_loss_sem", "train_loss_sem")
 
 
@@ -186,7 +196,7 @@ def _cmd_loss(args):
             print(f"  M = {model.M}, alpha = {args.alpha}, N = {model.N}, T = {model.T}, gamma = {args.gamma}, "
                   f"noise_var = {args.noise_var}")
             for key in ("test_loss", "train_loss", "kappa", "kappa1", "df2"):
-                print(f"  {key:<10} = {_num(d[key])}")
+                print(f"  {key:<10} = {_num(d[key]):<20}  {_MRS_KEY_HELP[key]}")
         return 0
 
     points = []
@@ -595,17 +605,24 @@ def _cmd_exponents(args):
     return 0
 
 
+def _is_checkout(root: Path) -> bool:
+    return (root / "derivations").is_dir() and (root / "theory").is_dir() and (root / "pyproject.toml").is_file()
+
+
 def _repo_root():
-    """The source checkout: the folder above the ``theory`` package when it
-    holds ``derivations/`` (editable install), else the current directory
-    when it is a checkout (a regular install lives in site-packages)."""
+    """The source checkout that ``derive`` writes: the current folder or the nearest folder above
+    it holding ``theory/``, ``derivations/`` and ``pyproject.toml`` (so it works from anywhere inside
+    the repository), else the folder above the installed ``theory`` package (an editable install)."""
     from scaling_theory import theory
 
-    for root in (Path(theory.__file__).resolve().parent.parent, Path.cwd()):
-        if (root / "derivations").is_dir() and (root / "theory").is_dir():
+    cwd = Path.cwd().resolve()
+    for root in (cwd, *cwd.parents, Path(theory.__file__).resolve().parent.parent):
+        if _is_checkout(root):
             return root
-    raise _UsageError("cannot find the repository (a folder with theory/ and derivations/); "
-                      "run `scaling-theory derive` from the repository root")
+    raise _UsageError("derive writes derivations/ and generated code into a source checkout of scaling-theory "
+                      "(a folder with theory/, derivations/ and pyproject.toml); none was found in or above "
+                      f"{cwd}, nor beside the installed package: run it inside a clone (git clone ...; "
+                      "pip install -e .)")
 
 
 def _cmd_derive(args):
@@ -884,8 +901,11 @@ def build_parser() -> argparse.ArgumentParser:
     eb.add_argument("--latex", action="store_true", help="LaTeX, one labelled line per quantity")
     eb.set_defaults(func=_cmd_exponents)
 
-    der = sub.add_parser("derive", help="regenerate derivations/ and the generated code",
-                         description="Regenerate derivations/*.md and numerics/_generated_ridge.py from theory/.")
+    der = sub.add_parser("derive", help="regenerate derivations/ and the generated code (inside a clone)",
+                         description="Regenerate derivations/*.md and the generated numerics/ modules from "
+                                     "theory/. Needs a source checkout: run it anywhere inside the repository "
+                                     "(the nearest folder above with theory/, derivations/ and pyproject.toml "
+                                     "is used), or with an editable install (pip install -e .).")
     der.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is stale")
     der.set_defaults(func=_cmd_derive)
 

@@ -126,6 +126,40 @@ def test_derive_check(capsys):
     assert "derivations" in out
 
 
+def test_derive_finds_the_checkout_from_inside_it(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    import scaling_theory.cli as cli
+    from scaling_theory import theory
+
+    repo = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(repo / "tests" / "app")              # a folder deep inside the repository
+    assert cli._repo_root() == repo
+    # outside any checkout, with the package not beside one: one clear sentence on what it needs
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(theory, "__file__", str(tmp_path / "site" / "theory" / "__init__.py"))
+    with pytest.raises(cli._UsageError, match="source checkout.*theory/, derivations/ and pyproject.toml"):
+        cli._repo_root()
+
+
+def test_derive_outside_a_checkout_exits_2(monkeypatch, tmp_path, capsys):
+    from scaling_theory import theory
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(theory, "__file__", str(tmp_path / "site" / "theory" / "__init__.py"))
+    assert main(["derive", "--check"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "run it inside a clone" in err[0]
+
+
+def test_loss_text_explains_its_quantities(capsys):
+    assert main(["mrs", "loss", "--M", "1000", "--N", "400", "--T", "400", "--alpha", "1"]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("kappa1"))
+    assert line.split()[2] == "0" and "data-side renormalised ridge" in line
+    assert "effective degrees of freedom" in out and "interpolation peak" in out
+
+
 def test_version(capsys):
     assert main(["--version"]) == 0
     assert "scaling-theory" in capsys.readouterr().out

@@ -258,3 +258,19 @@ def test_non_convergence_raises_with_residual():
         solve_increasing(lambda u: (np.sign(u - 1 / 3), np.ones_like(u)), np.array([-1.0]),
                          np.array([1.0]), backend=NumpyBackend(), tol=1e-30, maxiter=30)
     assert exc.value.residual is not None and "residual" in str(exc.value)
+
+
+def test_kappa1_is_exactly_zero_when_ridgeless_with_N_at_most_T():
+    # N - n1 = 0 exactly there (n1 = N): the printed value must be 0, not the round-off of N - n1
+    for N, T in ((400, 400), (100, 400)):
+        m = MRSModel(M=1000, alpha=1, N=N, T=T)
+        assert mrs_theory(m).kappa1 == 0.0
+        assert mrs_theory(m, dps=20).kappa1 == 0
+    assert mrs_theory(MRSModel(M=1000, alpha=1, N=400, T=100)).kappa1 > 0     # T < N: it is not zero
+
+
+def test_nonlinear_activation_points_to_the_nonlinear_theory():
+    m = MRSModel(M=100, alpha=1, N=50, T=80, activation="relu")
+    for call in (lambda: mrs_theory(m), lambda: mrs_theory_grid(m)):
+        with pytest.raises(ValueError, match=r"^activation .*mrs_nonlinear_theory\(model\).*--activation relu"):
+            call()
