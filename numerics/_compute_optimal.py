@@ -51,6 +51,9 @@ __all__ = ["bap_compute_optimal", "ComputeOptimal", "BUDGETS", "derived_exponent
 
 #: Budgets: what ``C`` multiplies, and the second variable (``C`` over the width).
 BUDGETS = {"Nt": "t", "NP": "P"}
+
+#: JSON names of the exponent keys (one vocabulary with ``exponents bap``'s ``compute_optimal.loss``).
+EXPONENT_KEYS = {"L": "loss"}
 #: Half-width in decades of the centred differences of the local exponents.
 _H = 0.05
 #: Largest compute accepted (the widths stay below ~1e150, far inside double range).
@@ -80,13 +83,14 @@ class ComputeOptimal(Result):
 
     def to_dict(self) -> dict:
         o = self.other
-        return {"model": self.model.to_dict(), "budget": f"C = N {o}", "compute": [float(c) for c in self.compute],
+        key = lambda k: EXPONENT_KEYS.get(k, k)  # noqa: E731 - "L" is "loss" in JSON
+        return {**self.model.to_dict(), "budget": f"C = N {o}", "compute": [float(c) for c in self.compute],
                 "N_star": [float(v) for v in self.N_star], f"{o}_star": [float(v) for v in self.other_star],
                 "L_star": [float(v) for v in self.L_star],
-                "local_exponents": {k: [float(v) for v in vs] for k, vs in self.local.items()},
-                "derived_exponents": None if self.derived is None else {k: float(v) for k, v in self.derived.items()},
+                "local_exponents": {key(k): [float(v) for v in vs] for k, vs in self.local.items()},
+                "derived_exponents": None if self.derived is None else {key(k): float(v) for k, v in self.derived.items()},
                 "derived_exponents_with_width_term": (None if self.derived_width is None else
-                                                      {k: float(v) for k, v in self.derived_width.items()}),
+                                                      {key(k): float(v) for k, v in self.derived_width.items()}),
                 "method": self.method, "accuracy": [float(a) for a in self.accuracy]}
 
     def __str__(self):

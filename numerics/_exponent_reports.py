@@ -25,6 +25,10 @@ __all__ = ["compute_optimal_exponents", "exponents_report", "exponent_rows", "EX
 _CO_KEYS = (("N", "compute_optimal_N"), ("t", "compute_optimal_t"), ("L", "compute_optimal_loss"))
 
 
+#: ``phase`` of a law that has one phase only (JSON of ``exponents``; ``null`` marks a boundary).
+SINGLE_PHASE = "any"
+
+
 def compute_optimal_exponents(derivation=None) -> dict:
     """Exponents of the compute ``C = N t`` in ``N*(C)``, ``t*(C)``, ``L*(C)``
     (sympy expressions in model B's ``alpha``, ``beta``; keys ``N``, ``t``, ``L``).
@@ -173,7 +177,10 @@ def exponents_report(model, alpha=None, beta=None, *, latex=False) -> dict:
     out["regimes"] = regimes
     if numeric:
         phases = dict(classify_phase(model, point))
-        out["phase"] = {k: phases.get(k) for k in regimes if not isinstance(regimes[k], dict)}
+        # the phase whose conditions hold; "any" for a law with a single (unnamed) phase, null on a
+        # boundary between phases
+        out["phase"] = {k: (SINGLE_PHASE if phases.get(k) == "" else phases.get(k))
+                        for k in regimes if not isinstance(regimes[k], dict)}
         pref = derived_prefactors(model, alpha, beta, dps=20)
 
         def fmt(v):

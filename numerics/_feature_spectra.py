@@ -166,7 +166,8 @@ def _resolve(model, N, activation, sigma_u2) -> MRSModel:
 
 
 def _model_dict(m: MRSModel) -> dict:
-    d = {"M": m.M, "N": m.N, "sigma_u2": float(m.sigma_u2), "activation": m.activation}
+    """``"model": "mrs"`` and the parameters a spectrum depends on, flat (the JSON vocabulary)."""
+    d = {"model": "mrs", "M": m.M, "N": m.N, "sigma_u2": float(m.sigma_u2), "activation": m.activation}
     if m.is_power_law:
         d.update(alpha=float(m.alpha), lambda_plus=float(m.lambda_plus))
     else:
@@ -375,7 +376,7 @@ class FeatureSpectrum(Result):
     def to_dict(self) -> dict:
         """JSON-ready summary (eigenvalues as a list)."""
         return {
-            "model": _model_dict(self.model),
+            **_model_dict(self.model),
             "method": self.method,
             "samples": self.samples,
             "seed": self.seed,
@@ -620,7 +621,7 @@ class FeatureExponents(Result):
         nan = lambda v: None if math.isnan(v) else v  # noqa: E731
         lm, ls = self.latent_exponent
         em, es = self.extended_exponent
-        return {"model": _model_dict(self.model), "seeds": self.seeds, "seed": self.seed,
+        return {**_model_dict(self.model), "seeds": self.seeds, "seed": self.seed,
                 "cutoff": self.cutoff,
                 "latent_window": self.latent_window, "extended_window": self.extended_window,
                 "latent_exponent": nan(lm), "latent_exponent_sem": nan(ls),
@@ -966,7 +967,7 @@ class PredictedFeatureSpectrum(Result):
     def to_dict(self) -> dict:
         """JSON-ready summary."""
         return {
-            "model": _model_dict(self.model), "orders": list(self.orders),
+            **_model_dict(self.model), "orders": list(self.orders),
             "hermite": [float(c) for c in self.hermite],
             "weights": {str(n): float(w) for n, w in self.weights.items()},
             "q_mean": self.q_mean, "atoms": self.atoms, "remainder": self.remainder,

@@ -396,11 +396,8 @@ class MRSNonlinearTheory(Result):
             a = np.asarray(a, dtype=float)
             return num(a[0]) if single else [num(v) for v in a]
 
-        d = {"model": self.model.to_dict(), "theory": "mrs_nonlinear"}
-        if single:
-            d["gamma"] = float(self.gammas[0])
-        else:
-            d["gammas"] = [float(g) for g in self.gammas]
+        d = {**self.model.to_dict(), "theory": "mrs_nonlinear"}   # "model": "mrs", parameters flat
+        d["gamma"] = float(self.gammas[0]) if single else [float(g) for g in self.gammas]
         mean_k = self.kappa.mean(axis=0)
         d.update(
             test_loss=out(self.test_loss), test_loss_std=out(self.test_loss_std),

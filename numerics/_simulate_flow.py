@@ -466,9 +466,9 @@ class BAPSimulation(SimulationResult):
         """JSON-ready summary (lists of floats, the model's parameters)."""
         lst = lambda a: [float(v) for v in np.asarray(a, dtype=float)]  # noqa: E731
         return {
-            "model": self.model.to_dict(),
+            **self.model.to_dict(),              # "model": "bap" and its parameters, flat
             "method": self.method,
-            "times": lst(self.times),
+            "t": lst(self.times),
             "test_loss": lst(self.test_loss),
             "test_loss_sem": lst(self.test_loss_sem),
             "train_loss": lst(self.train_loss),

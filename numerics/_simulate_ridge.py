@@ -427,11 +427,8 @@ class MRSSimulation(SimulationResult):
             a = np.asarray(a, dtype=float)
             return float(a[0]) if single else [float(v) for v in a]
 
-        d = {"model": self.model.to_dict()}
-        if single:
-            d["gamma"] = float(self.gammas[0])
-        else:
-            d["gammas"] = [float(g) for g in self.gammas]
+        d = self.model.to_dict()                 # "model": "mrs" and its parameters, flat
+        d["gamma"] = float(self.gammas[0]) if single else [float(g) for g in self.gammas]
         d.update(
             test_loss=out(self.test_loss),
             test_loss_sem=out(self.test_loss_sem),

@@ -479,16 +479,17 @@ def _cmd_bap_compute_optimal(args):
     exprs = compute_optimal_exponents()
     exact = {k: sp.nsimplify(v.subs(point)) for k, v in exprs.items()}
     c = float(-derive_bap()["exponent_N"].subs(point))
-    out = {"alpha": float(a_s), "beta": float(b_s), "compute": "C = N t", "c": c,
-           "exponents": {k: float(v) for k, v in exact.items()},
-           "exact": {k: str(v) for k, v in exact.items()},
-           "expressions": {k: str(v) for k, v in exprs.items()}}
+    J = {"N": "N", "t": "t", "L": "loss"}          # JSON keys: those of `exponents bap`'s compute_optimal.*
+    out = {"model": "bap", "alpha": float(a_s), "beta": float(b_s), "compute": "C = N t", "c": c,
+           "exponents": {J[k]: float(v) for k, v in exact.items()},
+           "exact": {J[k]: str(v) for k, v in exact.items()},
+           "expressions": {J[k]: str(v) for k, v in exprs.items()}}
     from scaling_theory.theory._asymptotics import compute_optimal_with_width_term
 
     ew = compute_optimal_with_width_term()
     width = {k: sp.nsimplify(ew[src].subs(point)) for k, src in (("N", "N"), ("t", "t"), ("L", "loss"))}
-    out["exponents_with_width_term"] = {k: float(v) for k, v in width.items()}
-    out["exact_with_width_term"] = {k: str(v) for k, v in width.items()}
+    out["exponents_with_width_term"] = {J[k]: float(v) for k, v in width.items()}
+    out["exact_with_width_term"] = {J[k]: str(v) for k, v in width.items()}
     frontier = None
     if args.full_theory:
         budgets = _budgets(args.compute)
@@ -511,11 +512,13 @@ def _cmd_bap_compute_optimal(args):
           f"(C = N t; L ~ a t^-beta + b N^-c, c = alpha min(beta, 1) = {c:g})")
     names = {"N": "N*(C)", "t": "t*(C)", "L": "L*(C)"}
     for k in ("N", "t", "L"):
-        print(f"  {names[k]} ~ C^({out['exact'][k]})  = C^{out['exponents'][k]:.10g}   "
-              f"[{out['expressions'][k]}]")
+        j = J[k]
+        print(f"  {names[k]} ~ C^({out['exact'][j]})  = C^{out['exponents'][j]:.10g}   "
+              f"[{out['expressions'][j]}]")
     print("with the finite-width transient d t^(1/alpha - min(beta,1))/N (binds for beta > 1):")
     for k in ("N", "t", "L"):
-        print(f"  {names[k]} ~ C^({out['exact_with_width_term'][k]})  = C^{out['exponents_with_width_term'][k]:.10g}")
+        j = J[k]
+        print(f"  {names[k]} ~ C^({out['exact_with_width_term'][j]})  = C^{out['exponents_with_width_term'][j]:.10g}")
     if frontier is not None:
         o = frontier.other
         print(f"full theory, C = N {o} ({frontier.method}):")
@@ -590,8 +593,8 @@ def _cmd_exponents(args):
         if r["numeric"]:
             num = f"{v:.10g}"
             val = num if exact[key] == num else f"{num} ({exact[key]})"
-            ph = phase.get(key, "")
-            regime += "" if ph == "" else (f" [phase {ph}]" if ph else " [phase boundary]")
+            ph = phase.get(key, "any")
+            regime += "" if ph == "any" else (f" [phase {ph}]" if ph else " [phase boundary]")
         else:
             val = v
         rows.append((key, regime, val))

@@ -116,9 +116,10 @@ def test_equations(capsys):
 ])
 def test_compute_optimal_exponents(capsys, alpha, beta, N, t, L):
     d = run_json(capsys, "bap", "compute-optimal", "--alpha", alpha, "--beta", beta)
-    assert d["exponents"] == pytest.approx({"N": N, "t": t, "L": L}, rel=1e-14)
+    assert d["exponents"] == pytest.approx({"N": N, "t": t, "loss": L}, rel=1e-14)   # the keys of `exponents bap`
+    assert d["model"] == "bap"
     assert d["exponents"]["N"] + d["exponents"]["t"] == pytest.approx(1.0)  # N* t* = C
-    assert set(d["expressions"]) == {"N", "t", "L"} and "alpha" in d["expressions"]["L"]
+    assert set(d["expressions"]) == {"N", "t", "loss"} and "alpha" in d["expressions"]["loss"]
     assert d["c"] == pytest.approx(float(alpha) * min(float(beta), 1.0))
     assert main(["bap", "compute-optimal", "--alpha", alpha, "--beta", beta]) == 0
     assert "C^" in capsys.readouterr().out

@@ -419,7 +419,7 @@ def test_results_serialise_and_print():
     fs = feature_spectrum(m, seed=0)
     d = json.loads(json.dumps(fs.to_dict()))
     assert d["extent"] == 100 and len(d["eigenvalues"]) == 100 and d["samples"] is None
-    assert d["model"]["activation"] == "erf" and d["extended_fit"]["offset"] == 40
+    assert d["model"] == "mrs" and d["activation"] == "erf" and d["extended_fit"]["offset"] == 40
     text = str(fs)
     assert "erf features, M=40, N=100" in text and "extended fit" in text
     assert isinstance(fs, FeatureSpectrum) and isinstance(fs.latent_fit, PowerLawFit)

@@ -376,14 +376,14 @@ def test_result_object(act):
     assert isinstance(r, MRSNonlinearTheory)
     d = json.loads(json.dumps(r.to_dict()))
     assert d["gamma"] == 1e-3 and isinstance(d["test_loss"], float)
-    assert d["u_draws"] == 2 and d["model"]["activation"] == act
+    assert d["u_draws"] == 2 and d["model"] == "mrs" and d["activation"] == act
     assert "U average by sampling" in d["method"] and "deterministic equivalent" in d["method"]
     assert ("quadrature" in d["feature_moments"]) == (act == "tanh")
     text = str(r)
     assert act in text and "gamma" in text and "approximations" in text
     assert "kappa" in r.latex() and r._repr_latex_().startswith("$")
     many = mrs_nonlinear_theory(m, u_draws=2, seed=0, gammas=[0.0, 1.0]).to_dict()
-    assert many["gammas"] == [0.0, 1.0] and len(many["test_loss"]) == 2
+    assert many["gamma"] == [0.0, 1.0] and len(many["test_loss"]) == 2
     with pytest.raises(AttributeError):
         r.test_loss = 0.0                                              # frozen
 

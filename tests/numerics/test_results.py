@@ -44,7 +44,7 @@ def test_curves_and_grids_become_dataframes(results):
     g = results["grid"].to_dataframe()
     assert len(g) == 6 and set(g["N"]) == {10, 20, 40} and set(g["T"]) == {40, 80}
     s = results["sim_mrs"].to_dataframe()
-    assert list(s["gammas"] if "gammas" in s else s["gamma"]) == [0.0, 1e-3]
+    assert list(s["gamma"]) == [0.0, 1e-3]
     one = results["mrs"].to_dataframe()
     assert len(one) == 1 and one["test_loss"][0] == pytest.approx(float(results["mrs"].test_loss))
 

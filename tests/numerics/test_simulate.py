@@ -394,12 +394,12 @@ def test_result_object():
     np.testing.assert_allclose(res.train_loss_sem, res.per_seed_train.std(axis=0, ddof=1) / np.sqrt(3))
     assert "Gauss-Hermite" in res.test_loss_method and "40x40" in res.test_loss_method
     d = json.loads(json.dumps(res.to_dict()))
-    assert d["gammas"] == [0.0, 0.1] and len(d["test_loss"]) == 2 and d["seeds"] == 3
-    assert d["model"]["activation"] == "tanh" and d["seed"] == 5
+    assert d["gamma"] == [0.0, 0.1] and len(d["test_loss"]) == 2 and d["seeds"] == 3
+    assert d["model"] == "mrs" and d["activation"] == "tanh" and d["seed"] == 5
     single = simulate_mrs(model, seeds=2, seed=None, progress=True).to_dict()
     json.dumps(single)
     assert single["gamma"] == 0.0 and isinstance(single["test_loss"], float)
-    assert single["seed"] is None and "gammas" not in single
+    assert single["seed"] is None and single["gamma"] == 0.0
     text = str(res)
     assert "gamma" in text and "tanh" in text and f"{res.test_loss[1]:.6e}" in text
     with pytest.raises(Exception):

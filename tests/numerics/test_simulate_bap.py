@@ -422,8 +422,8 @@ def test_result_statistics_and_serialisation():
     assert np.allclose(sim.test_loss, sim.per_seed_test.mean(axis=0))
     assert np.allclose(sim.test_loss_sem, sim.per_seed_test.std(axis=0, ddof=1) / 2)
     d = json.loads(json.dumps(sim.to_dict()))
-    assert d["model"]["P"] == "inf" and d["method"] == "gradient descent"
-    assert d["times"] == times and len(d["per_seed_test"]) == 4
+    assert d["model"] == "bap" and d["P"] == "inf" and d["method"] == "gradient descent"
+    assert d["t"] == times and len(d["per_seed_test"]) == 4
     assert d["test_loss"] == pytest.approx(list(sim.test_loss), rel=0)
     text = str(sim)
     assert "Model B" in text and "gradient descent" in text and "P=inf" in text
