@@ -645,12 +645,13 @@ class FeatureExponents(Result):
 
 
 def feature_spectrum_exponents(model, N=None, *, activation=None, sigma_u2=None, seeds=8, seed=0,
-                               cutoff=DEFAULT_CUTOFF, latent=None, extended=None
+                               cutoff=DEFAULT_CUTOFF, latent=None, extended=None, progress=False
                                ) -> FeatureExponents:
     """Latent and extended exponents over ``seeds`` independent draws of ``U``.
 
     Same parameters as :func:`feature_spectrum` (exact kernels).  The default
-    windows are fixed from the first draw and used for every draw.
+    windows are fixed from the first draw and used for every draw.  ``progress``:
+    a ``tqdm`` bar (stderr) over the draws (one ``N x N`` eigenproblem each).
 
     Examples
     --------
@@ -669,7 +670,10 @@ def feature_spectrum_exponents(model, N=None, *, activation=None, sigma_u2=None,
     lat = np.full(seeds, math.nan)
     ext = np.full(seeds, math.nan)
     extents = np.zeros(seeds, dtype=int)
-    for i, ss in enumerate(np.random.SeedSequence(seed).spawn(seeds)):
+    from tqdm.auto import tqdm
+
+    draws = np.random.SeedSequence(seed).spawn(seeds)
+    for i, ss in enumerate(tqdm(draws, desc="draws of U", unit="draw", disable=not progress, leave=False)):
         ev, _how, _sem = _eigenvalues(model, np.random.default_rng(ss), seed, "exact", None)
         extents[i] = _extent(ev, cutoff)
         if i == 0:                       # windows fixed by the first draw

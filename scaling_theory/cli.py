@@ -243,10 +243,13 @@ def _cmd_spectrum(args):
     seeds = _int("seeds", args.seeds, low=1)
     seed = _int("seed", args.seed, low=0)
     model = MRSModel(**params, N=N, T=1)
+    show = not args.no_progress
+    if show and N >= 1000:      # one N x N eigenproblem: about a second at N = 2000, silent otherwise
+        print(f"{PROG}: the spectrum of the {N} x {N} feature covariance ...", file=sys.stderr, flush=True)
     spec = feature_spectrum(model, seed=seed)
     d = spec.to_dict()
     if seeds >= 2:
-        e = feature_spectrum_exponents(model, seeds=seeds, seed=seed)
+        e = feature_spectrum_exponents(model, seeds=seeds, seed=seed, progress=show)
         d["over_draws"] = e.to_dict()
     if args.json:
         _dump(d)
@@ -338,6 +341,7 @@ def _print_equations(d, items, header, latex):
 def _cmd_equations(args):
     from scaling_theory.theory._ridge import derive_mrs
 
+    _status("deriving model A with sympy (about 3 s)")
     d = derive_mrs()
     return _print_equations(d, _EQUATIONS, [f"{d.title} (Maloney, Roberts & Sully, arXiv:2210.16859)", _SUMS],
                             args.latex)
@@ -454,6 +458,7 @@ _BAP_LABELS = {
 def _cmd_bap_equations(args):
     from scaling_theory.theory import derive_bap
 
+    _status("deriving model B with sympy (about 3 s)")
     d = derive_bap()
     header = [f"{d.title} (Bordelon, Atanasov & Pehlevan, arXiv:2402.01092)",
               "where n_1, n_2, g_1 are the spectral sums sum_k lambda_k/(lambda_k + kappa), "
@@ -632,7 +637,7 @@ def _cmd_derive(args):
     from scaling_theory.theory import write_derivations
 
     root = _repo_root()
-    results = write_derivations(root, check=args.check)
+    results = write_derivations(root, check=args.check, progress=not args.no_progress)
     stale = [p for p, changed in results if changed]
     for path, changed in results:
         rel = Path(path).resolve().relative_to(root) if Path(path).resolve().is_relative_to(root) else path
@@ -805,6 +810,7 @@ def build_parser() -> argparse.ArgumentParser:
     spc.add_argument("--seeds", default="1", metavar="K", help="draws of U for the fits' error bars [1]")
     spc.add_argument("--seed", default="0", metavar="S", help="seed of U, >= 0 [0]")
     spc.add_argument("--json", action="store_true", help="print JSON (eigenvalues, fits)")
+    spc.add_argument("--no-progress", action="store_true", help="no progress bar over the draws of U (stderr)")
     spc.set_defaults(func=_cmd_spectrum)
 
     eq = msub.add_parser("equations", help="the derived equations",
@@ -910,6 +916,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "(the nearest folder above with theory/, derivations/ and pyproject.toml "
                                      "is used), or with an editable install (pip install -e .).")
     der.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is stale")
+    der.add_argument("--no-progress", action="store_true", help="no progress bar (stderr)")
     der.set_defaults(func=_cmd_derive)
 
     sw = sub.add_parser(
@@ -983,6 +990,12 @@ def main(argv=None) -> int:
         return 130
     except BrokenPipeError:  # e.g. piped into head
         return 0
+
+
+def _status(text):
+    """A status line on stderr for a step of a few seconds, when stderr is a terminal."""
+    if sys.stderr.isatty():
+        print(f"{PROG}: {text} ...", file=sys.stderr, flush=True)
 
 
 def _one_line(exc):

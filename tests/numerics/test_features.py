@@ -437,3 +437,11 @@ def test_results_serialise_and_print():
     assert "Hermite orders [1, 3, 5]" in str(p)
     mc = feature_spectrum(m, seed=0, method="sampled", samples=500)
     assert len(json.loads(json.dumps(mc.to_dict()))["eigenvalue_sem"]) == 100
+
+
+def test_exponents_progress_bar_changes_nothing(capsys):
+    m = MRSModel(M=30, alpha=1.0, N=90, T=1, activation="erf")
+    a = feature_spectrum_exponents(m, seeds=2, seed=3)
+    b = feature_spectrum_exponents(m, seeds=2, seed=3, progress=True)
+    np.testing.assert_array_equal(a.latent, b.latent)
+    assert "draws of U" in capsys.readouterr().err
