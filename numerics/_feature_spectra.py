@@ -448,12 +448,17 @@ def _sampled_K(model: MRSModel, lam, U, samples, seed):
     return K, sem
 
 
-def _eigenvalues(model, rng, seed, method, samples):
-    """Descending eigenvalues of K for the U drawn from ``rng``, method, SEMs."""
+def check_spectrum_memory(model):
+    """Refuse (``ValueError`` naming the largest size) a spectrum that cannot fit in memory."""
     sizes = {"M": model.M, "N": model.N}
     M, N = float(model.M), float(model.N)
     check_memory(8.0 * (N * M + 3 * N * N + 2 * M), "the feature spectrum (U is N x M, K is N x N)",
                  largest(sizes), sizes)
+
+
+def _eigenvalues(model, rng, seed, method, samples):
+    """Descending eigenvalues of K for the U drawn from ``rng``, method, SEMs."""
+    check_spectrum_memory(model)
     if model.N < _ONE_THREAD_BELOW:
         with threadpool_limits(limits=1, user_api="blas"):
             return _eigenvalues_impl(model, rng, seed, method, samples)

@@ -231,7 +231,8 @@ def _cmd_loss(args):
 
 def _cmd_spectrum(args):
     """``mrs spectrum``: eigenvalues of the feature covariance and their power-law fits."""
-    from scaling_theory.numerics._feature_spectra import feature_spectrum, feature_spectrum_exponents
+    from scaling_theory.numerics._feature_spectra import (check_spectrum_memory, feature_spectrum,
+                                                          feature_spectrum_exponents)
     from scaling_theory.numerics._models import ACTIVATIONS, MRSModel
 
     if args.activation not in ACTIVATIONS:
@@ -244,6 +245,7 @@ def _cmd_spectrum(args):
     seed = _int("seed", args.seed, low=0)
     model = MRSModel(**params, N=N, T=1)
     show = not args.no_progress
+    check_spectrum_memory(model)             # refused sizes say so before any status line
     if show and N >= 1000:      # one N x N eigenproblem: about a second at N = 2000, silent otherwise
         print(f"{PROG}: the spectrum of the {N} x {N} feature covariance ...", file=sys.stderr, flush=True)
     spec = feature_spectrum(model, seed=seed)
