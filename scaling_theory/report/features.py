@@ -28,14 +28,11 @@ _EXT_ORDER = {"relu": 2, "erf": 3}
 def _spectrum_point(M, N, alpha, activation, seed, draws):
     """One activation of section (k): the spectrum of one draw of ``U``, its fits and the exponents
     over ``draws`` draws (a task of the report: picklable, JSON back)."""
-    from threadpoolctl import threadpool_limits
-
     from scaling_theory.numerics._feature_spectra import feature_spectrum, feature_spectrum_exponents
 
     m = MRSModel(M=M, alpha=alpha, N=N, T=1, activation=activation)
-    with threadpool_limits(limits=SIM_THREADS):   # N x N eigenproblems
-        fs = feature_spectrum(m, seed=seed)
-        ex = feature_spectrum_exponents(m, seeds=draws, seed=seed)
+    fs = feature_spectrum(m, seed=seed)          # one BLAS thread: the executor runs every task so
+    ex = feature_spectrum_exponents(m, seeds=draws, seed=seed)
     ev = fs.eigenvalues
     keep = ev > fs.cutoff * ev[0]                  # linear: the zeros past M are round-off
     return {"eigenvalues": [float(v) for v in ev[keep]], "extent": int(fs.extent),
@@ -262,7 +259,8 @@ def _past_build(cfg, sims, out):
             if act == "linear":
                 th = _theory_at(sim)
             else:                                  # draw i uses the U of simulated instance i
-                assert sim.seed == _job_seed(cfg.seed, _past_key(cfg, act, N)) and sim.seeds == cfg.seeds
+                if sim.seed != _job_seed(cfg.seed, _past_key(cfg, act, N)) or sim.seeds != cfg.seeds:
+                    raise RuntimeError(f"loss_past_M: the theory's draws of U do not match simulation {sim.seed}")
                 th = np.array([theory["at_sim", act, int(N)]["test"]])
             rows += _compare("loss_past_M", sim, th, label=act)
             pts.append((N, float(sim.test_loss[0]), float(sim.test_loss_sem[0])))
