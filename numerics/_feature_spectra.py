@@ -160,9 +160,7 @@ def _resolve(model, N, activation, sigma_u2) -> MRSModel:
     N = _check_int("N", N, 1)
     activation = "linear" if activation is None else _check_activation(activation)
     s2 = 1.0 if sigma_u2 is None else _check_positive("sigma_u2", sigma_u2)
-    # alpha is unused when an explicit spectrum is given (MRSModel ignores it)
-    return MRSModel(M=lam.size, alpha=1.0, N=N, T=1, sigma_u2=s2, activation=activation,
-                    spectrum=lam)
+    return MRSModel(N=N, T=1, sigma_u2=s2, activation=activation, spectrum=lam)
 
 
 def _model_dict(m: MRSModel) -> dict:
@@ -177,7 +175,7 @@ def _model_dict(m: MRSModel) -> dict:
 
 def _model_label(m: MRSModel) -> str:
     lat = (f"alpha={float(m.alpha):g}, lambda_plus={float(m.lambda_plus):g}" if m.is_power_law
-           else "explicit spectrum")
+           else "custom spectrum")
     return f"{m.activation} features, M={m.M}, N={m.N}, {lat}, sigma_u2={float(m.sigma_u2):g}"
 
 

@@ -117,10 +117,9 @@ class BAPSpectrum:
         self.M = model.M
         self.power_law = model.is_power_law
         mpf = ctx.mpf if ctx is not None else float
-        self.alpha = mpf(model.alpha)
-        beta = mpf(model.beta)
+        self.alpha = None if model.alpha is None else mpf(model.alpha)   # None: a custom spectrum
         if self.power_law:
-            one = mpf(1)
+            beta, one = mpf(model.beta), mpf(1)
             pu = self.alpha * beta + one
             self.p = {"l": self.alpha, "l2": 2 * self.alpha, "u": pu, "ul": pu + self.alpha}
             self._heads = {}

@@ -244,8 +244,7 @@ class MRSTheory(Result):
 
     def to_dict(self, digits=None) -> dict:
         """JSON-ready dict; with ``digits``, numbers as decimal strings."""
-        d = {k: v for k, v in self.model.to_dict().items()
-             if k not in ("spectrum", "teacher_variances")}
+        d = self.model.to_dict()
         ctx = self._ctx
         if digits is None and self.dps is not None:
             digits = self.dps
@@ -259,7 +258,7 @@ class MRSTheory(Result):
     def __str__(self):
         d = self.to_dict(digits=self.dps or 10)
         m = self.model
-        return (f"MRS theory (M={m.M}, alpha={m.alpha}, N={m.N}, T={m.T}, gamma={m.gamma}, "
+        return (f"MRS theory (M={m.M}, {m.describe()}, N={m.N}, T={m.T}, gamma={m.gamma}, "
                 f"noise_var={m.noise_var}; {self.regime}, {self.method}): "
                 f"test_loss={d['test_loss']}, train_loss={d['train_loss']}, kappa={d['kappa']}")
 
@@ -386,7 +385,7 @@ class MRSTheoryGrid(Result):
 
     def to_dict(self, digits=None) -> dict:
         base = {k: v for k, v in self.model.to_dict().items()
-                if k not in ("N", "T", "gamma", "spectrum", "teacher_variances")}
+                if k not in ("N", "T", "gamma")}
         return {**base, "method": self.method, "iterations": self.iterations, "points": self.points(digits)}
 
     def __str__(self):

@@ -421,7 +421,7 @@ class MRSNonlinearTheory(Result):
     def __str__(self) -> str:
         m = self.model
         head = (
-            f"Model A Gaussian-equivalent theory ({m.activation}, M={m.M}, alpha={float(m.alpha):g}, "
+            f"Model A Gaussian-equivalent theory ({m.activation}, M={m.M}, {m.describe()}, "
             f"N={m.N}, T={m.T}, noise_var={float(m.noise_var):g}): mean over {self.u_draws} draws "
             f"of U from seed={self.seed}; K {self.feature_moments}; "
             f"population (T -> inf) test loss {self.population_test_loss:.6e}"

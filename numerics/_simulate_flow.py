@@ -487,8 +487,8 @@ class BAPSimulation(SimulationResult):
         if m.ensemble > 1:
             extra += f", ensemble={m.ensemble}"
         head = (
-            f"Model B simulation ({self.method}; M={fmt(m.M)}, alpha={float(m.alpha):g}, "
-            f"beta={float(m.beta):g}, N={fmt(m.N)}, P={fmt(m.P)}, "
+            f"Model B simulation ({self.method}; M={fmt(m.M)}, {m.describe()}, "
+            f"N={fmt(m.N)}, P={fmt(m.P)}, "
             f"noise_var={float(m.noise_var):g}{extra}): {self.seeds} seeds from seed={self.seed}"
         )
         return "\n".join([head, *self._rows("t", self.times)])

@@ -442,7 +442,7 @@ class MRSSimulation(SimulationResult):
     def __str__(self) -> str:
         m = self.model
         head = (
-            f"Model A simulation ({m.activation}, M={m.M}, alpha={float(m.alpha):g}, "
+            f"Model A simulation ({m.activation}, M={m.M}, {m.describe()}, "
             f"N={m.N}, T={m.T}, noise_var={float(m.noise_var):g}): "
             f"{self.seeds} seeds from seed={self.seed}; test loss {self.test_loss_method}"
         )

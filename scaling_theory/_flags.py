@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-__all__ = ["UsageError", "add_model_flags", "model_args", "flag_of", "flagged"]
+__all__ = ["UsageError", "add_model_flags", "add_array_flags", "model_args", "read_vector", "flag_of", "flagged"]
 
 
 class _UsageError(ValueError):
@@ -115,7 +115,8 @@ def _sizes(name, text):
 _OTHER_FLAGS = {"t": "--t", "times": "--t", "dps": "--precision", "precision": "--precision", "seeds": "--seeds",
                 "seed": "--seed", "u_draws": "--u-draws", "out": "--out", "workers": "--workers",
                 "scheduler": "--scheduler", "file": "--file", "store": "--store", "command": "COMMAND",
-                "only": "--only", "dpi": "--dpi", "vector": "--vector"}
+                "only": "--only", "dpi": "--dpi", "vector": "--vector",
+                "spectrum": "--spectrum", "target_weights": "--target", "teacher_variances": "--target"}
 
 
 def _all_flags():
@@ -175,6 +176,97 @@ def add_model_flags(parser, cls, *, only=None, exclude=(), defaults=None, helps=
                             default=None if default is None else str(default), metavar=metavar, help=text)
 
 
+# --------------------------------------------------------------------------
+# custom spectrum and target: --spectrum FILE, --target FILE
+# --------------------------------------------------------------------------
+#: The model field each array flag fills (model A's target is the teacher's per-mode variance).
+ARRAY_FIELDS = {"MRSModel": {"spectrum": "spectrum", "target": "teacher_variances"},
+                "BAPModel": {"spectrum": "spectrum", "target": "target_weights"}}
+
+#: Largest custom array read from a file (a model keeps it as a tuple of floats, about 32 bytes per
+#: entry; model A's simulation allocates T x M on top, and refuses what does not fit).
+MAX_ARRAY_ENTRIES = 10**7
+
+_ARRAY_HELP = {
+    ("MRSModel", "spectrum"): "custom latent spectrum lambda_1..lambda_M, > 0 (one number per line, or .npy); "
+                              "replaces --alpha and --lambda-plus",
+    ("MRSModel", "target"): "custom teacher: per-mode variances E[w_I^2] >= 0 (one number per line, or .npy); "
+                            "replaces --sigma-w2",
+    ("BAPModel", "spectrum"): "custom spectrum lambda_k > 0 (one number per line, or .npy); replaces --alpha, "
+                              "needs --target",
+    ("BAPModel", "target"): "custom target weights w*_k (one number per line, or .npy); replaces --beta",
+}
+
+
+def read_vector(flag: str, path: str):
+    """The numbers of ``path`` as a float64 array: a ``.npy`` file (1-D, or one column), or
+    text with one number per line (blank lines and ``#`` comments skipped).  Nothing is
+    evaluated; a bad file raises :class:`UsageError` naming ``flag`` (and the line)."""
+    import os
+
+    import numpy as np
+
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise _UsageError(f"{flag}: cannot read {path!r}: {exc.strerror or exc}") from None
+    if str(path).endswith(".npy"):
+        try:
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise _UsageError(f"{flag}: {path!r} is not a readable .npy array ({_first_line(exc)})") from None
+        if arr.ndim == 2 and 1 in arr.shape:
+            arr = arr.reshape(-1)
+        if arr.ndim != 1 or arr.size == 0:
+            raise _UsageError(f"{flag}: {path!r} must hold a 1-D array of numbers, got shape {arr.shape}")
+        if arr.size > MAX_ARRAY_ENTRIES:
+            raise _UsageError(f"{flag}: {arr.size} entries, more than the {MAX_ARRAY_ENTRIES:.0e} a model takes")
+        if arr.dtype.kind not in "iuf":
+            raise _UsageError(f"{flag}: {path!r} must hold real numbers, got dtype {arr.dtype}")
+        return np.array(arr, dtype=float)
+    if size > 40 * MAX_ARRAY_ENTRIES:          # 40 bytes per line is generous for one number
+        raise _UsageError(f"{flag}: {path!r} is {size / 1e9:.1f} GB, more than a model of "
+                          f"{MAX_ARRAY_ENTRIES:.0e} modes takes (write it as .npy)")
+    values = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                text = line.split("#", 1)[0].strip()
+                if not text:
+                    continue
+                try:
+                    values.append(float(text))
+                except ValueError:
+                    raise _UsageError(f"{flag}: line {lineno} of {path!r} is not one number: "
+                                      f"{text[:40]!r}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _UsageError(f"{flag}: cannot read {path!r} as text ({_first_line(exc)})") from None
+    if not values:
+        raise _UsageError(f"{flag}: {path!r} holds no numbers")
+    return np.array(values, dtype=float)
+
+
+def _first_line(exc):
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def add_array_flags(parser, cls, *, only=("spectrum", "target")):
+    """``--spectrum FILE`` and ``--target FILE``: the custom arrays of ``cls``."""
+    for flag in only:
+        parser.add_argument(f"--{flag}", dest=f"{flag}_file", default=None, metavar="FILE",
+                            help=_ARRAY_HELP[cls.__name__, flag])
+
+
+def _arrays(cls, args):
+    """The custom arrays the array flags name (model field -> array)."""
+    out = {}
+    for flag, name in ARRAY_FIELDS[cls.__name__].items():
+        path = getattr(args, f"{flag}_file", None)
+        if path is not None:
+            out[name] = read_vector(f"--{flag}", path)
+    return out
+
+
 def _parse(kind, name, s, exact):
     if kind == "int":
         return _int(name, s)
@@ -191,7 +283,8 @@ def model_args(cls, args, *, exact=False, fixed=None):
     per grid field, the list of values (each value after the first validated by building the
     model; the caller builds the first).
 
-    ``exact``: real numbers stay strings (exact for mpmath).  Fields whose flag was not
+    The files of ``--spectrum``/``--target`` (:func:`add_array_flags`) are read into the
+    model's arrays.  ``exact``: real numbers stay strings (exact for mpmath).  Fields whose flag was not
     added (or is ``None``) are left to the model's defaults; ``fixed`` fills required
     fields that have no flag, for the validation.
     """
@@ -205,6 +298,7 @@ def model_args(cls, args, *, exact=False, fixed=None):
             grids[f.name] = [_parse(kind, f.name, s, exact) for s in _split(f.name, raw)]
         else:
             params[f.name] = _parse(kind, f.name, raw, exact)
+    params.update(_arrays(cls, args))
     first = {**(fixed or {}), **{k: v[0] for k, v in grids.items()}}
     for name, values in grids.items():          # every value of a grid, before any work starts;
         for v in values[1:]:                    # the caller builds (and so checks) the first model

@@ -40,7 +40,7 @@ import math
 import sys
 from pathlib import Path
 
-from ._flags import _check_grid, _int, _real, _split, add_model_flags, flagged, model_args
+from ._flags import _check_grid, _int, _real, _split, add_array_flags, add_model_flags, flagged, model_args
 from ._flags import UsageError as _UsageError
 from scaling_theory.numerics._exponent_reports import (EXPONENT_MODELS, compute_optimal_exponents,
                                                         exponent_rows, exponents_report)
@@ -164,7 +164,7 @@ def _cmd_loss_nonlinear(args, digits):
         return 0
     print(f"model A theory with {model.activation} features (Gaussian-equivalent features with the exact "
           f"kernel, deterministic equivalent in T; see --json 'method')")
-    print(f"  M = {model.M}, alpha = {args.alpha}, noise_var = {args.noise_var}; {draws} draws of U "
+    print(f"  M = {model.M}, {model.describe()}, noise_var = {args.noise_var}; {draws} draws of U "
           f"from seed {seed}: {len(points)} point(s)")
     print(_table(points, ["N", "T", "gamma", "test_loss", "test_loss_sem", "train_loss", "kappa"]))
     return 0
@@ -193,7 +193,7 @@ def _cmd_loss(args):
             _dump(d)
         else:
             print(f"model A theory ({r.method}{'' if digits is None else f', {digits} digits'}; {r.regime})")
-            print(f"  M = {model.M}, alpha = {args.alpha}, N = {model.N}, T = {model.T}, gamma = {args.gamma}, "
+            print(f"  M = {model.M}, {model.describe()}, N = {model.N}, T = {model.T}, gamma = {args.gamma}, "
                   f"noise_var = {args.noise_var}")
             for key in ("test_loss", "train_loss", "kappa", "kappa1", "df2"):
                 print(f"  {key:<10} = {_num(d[key]):<20}  {_MRS_KEY_HELP[key]}")
@@ -224,7 +224,7 @@ def _cmd_loss(args):
         _dump({**base, "method": method, "dps": digits, "points": points})
     else:
         print(f"model A theory ({method}{'' if digits is None else f', {digits} digits'}; "
-              f"M = {model.M}, alpha = {args.alpha}, noise_var = {args.noise_var}): {len(points)} points")
+              f"M = {model.M}, {model.describe()}, noise_var = {args.noise_var}): {len(points)} points")
         print(_table(points, ["N", "T", "gamma", "test_loss", "train_loss", "kappa"]))
     return 0
 
@@ -237,13 +237,16 @@ def _cmd_spectrum(args):
 
     if args.activation not in ACTIVATIONS:
         raise _UsageError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {args.activation!r}")
+    if args.alpha is None and args.spectrum_file is None:
+        args.alpha = "1"                     # the default power law
     params, grids = model_args(MRSModel, args, fixed={"T": 1})
     if len(grids["N"]) != 1:
         raise _UsageError(f"N must be one integer >= 1 for a spectrum, got {args.N!r}")
-    M, N = params["M"], grids["N"][0]
+    N = grids["N"][0]
     seeds = _int("seeds", args.seeds, low=1)
     seed = _int("seed", args.seed, low=0)
     model = MRSModel(**params, N=N, T=1)
+    M = model.M
     show = not args.no_progress
     check_spectrum_memory(model)             # refused sizes say so before any status line
     if show and N >= 1000:      # one N x N eigenproblem: about a second at N = 2000, silent otherwise
@@ -280,7 +283,7 @@ def _cmd_simulate(args):
         else:
             _dump({**base, "points": points})
         return 0
-    print(f"model A simulation ({model.activation}; M = {model.M}, alpha = {args.alpha}, "
+    print(f"model A simulation ({model.activation}; M = {model.M}, {model.describe()}, "
           f"noise_var = {args.noise_var}; {seeds} seeds from seed {seed})")
     print(_table(points, ["N", "T", "gamma", "test_loss", "test_loss_sem", "train_loss", "train_loss_sem"]))
     return 0
@@ -372,7 +375,7 @@ def _bap_models(args):
 def _bap_head(m):
     extra = "".join(f", {k} = {v}" for k, v in (("eta", m.eta), ("batch", m.batch)) if v is not None)
     extra += f", ensemble = {m.ensemble}" if m.ensemble != 1 else ""
-    return (f"M = {_num(m.M)}, alpha = {float(m.alpha):g}, beta = {float(m.beta):g}, N = {_num(m.N)}, "
+    return (f"M = {_num(m.M)}, {m.describe()}, N = {_num(m.N)}, "
             f"P = {_num(m.P)}, noise_var = {float(m.noise_var):g}{extra}")
 
 
@@ -777,6 +780,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_flags(loss, MRSModel, helps={
         "activation": "linear, relu, erf or tanh; nonlinear: Gaussian-equivalent theory averaged over "
                       "sampled U (double precision)"})
+    add_array_flags(loss, MRSModel)
     loss.add_argument("--u-draws", dest="u_draws", default=None, metavar="K",
                       help="draws of U for a nonlinear activation, >= 2 [default: in pairs until the "
                            "standard error is below 0.2%% of the loss, at most 16; a sweep: 16]")
@@ -795,6 +799,7 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Simulate model A. A comma-separated --gamma list is evaluated on the "
                                       "same instances (one SVD per instance).")
     add_model_flags(sim, MRSModel)
+    add_array_flags(sim, MRSModel)
     sim.add_argument("--seeds", default="8", metavar="K", help="instances, >= 2 [8]")
     sim.add_argument("--seed", default="0", metavar="S", help="root seed, >= 0 [0]")
     sim.add_argument("--workers", default="0", metavar="K", help=_WORKERS_HELP)
@@ -807,8 +812,11 @@ def build_parser() -> argparse.ArgumentParser:
                                       "kernels), with fitted exponents of the latent part and of the part "
                                       "past M that nonlinear features add; --seeds K >= 2 adds the fits' "
                                       "mean and standard error over K draws.")
-    add_model_flags(spc, MRSModel, exclude=("T", "gamma", "noise_var"), defaults={"alpha": "1"},
-                    helps={"N": "number of features, integer >= 1"})
+    add_model_flags(spc, MRSModel, exclude=("T", "gamma", "noise_var", "sigma_w2"),
+                    helps={"N": "number of features, integer >= 1",
+                           "alpha": "model-A exponent: lambda_I = lambda_plus * I^-(1+alpha), > 0 "
+                                    "[1 unless --spectrum]"})
+    add_array_flags(spc, MRSModel, only=("spectrum",))
     spc.add_argument("--seeds", default="1", metavar="K", help="draws of U for the fits' error bars [1]")
     spc.add_argument("--seed", default="0", metavar="S", help="seed of U, >= 0 [0]")
     spc.add_argument("--json", action="store_true", help="print JSON (eigenvalues, fits)")
@@ -832,6 +840,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "the theory does not cover are reported as errors (exit 2).")
     add_model_flags(bl, BAPModel, helps={
         "batch": "online SGD with batch B (needs --eta and P = inf; double precision)"})
+    add_array_flags(bl, BAPModel)
     bl.add_argument("--t", required=True, metavar="T[,T...]", help="training times t >= 0 (comma-separated)")
     bl.add_argument("--precision", metavar="D",
                     help="significant digits (mpmath), 5 to 200 (model B's quadrature nodes grow with the "
@@ -842,8 +851,10 @@ def build_parser() -> argparse.ArgumentParser:
     bs = bsub.add_parser("simulate", help="finite simulation: mean and sem over instances",
                          description="Simulate model B: gradient flow (exact), gradient descent (--eta), "
                                      "online SGD (--eta --batch, P = inf), ensembles (--ensemble).")
-    add_model_flags(bs, BAPModel, helps={"M": "number of latent features, integer >= 1",
+    add_model_flags(bs, BAPModel, helps={"M": "number of latent features, integer >= 1 (default with "
+                                              "--spectrum/--target: the file's length)",
                                          "N": "model size(s), integer(s) >= 1"})
+    add_array_flags(bs, BAPModel)
     bs.add_argument("--t", required=True, metavar="T[,T...]", help="training times t >= 0 (comma-separated)")
     bs.add_argument("--seeds", default="8", metavar="K", help="instances, >= 2 [8]")
     bs.add_argument("--seed", default="0", metavar="S", help="root seed, >= 0 [0]")

@@ -86,6 +86,8 @@ def _enc(v):
         return int(v)
     if isinstance(v, (np.floating,)):
         return _enc(float(v))
+    if isinstance(v, (np.ndarray, tuple)):          # a custom spectrum or target: a JSON list
+        return [float(x) for x in np.asarray(v, dtype=float).ravel()]
     return v
 
 
@@ -631,6 +633,8 @@ def load_sweep(store, *, as_="dataframe", per_instance=False):
     per_instance : bool
         Simulations: one row per instance instead of means and standard errors.
 
+    Notes
+    -----
     Simulations are averaged exactly as :func:`~scaling_theory.numerics.simulate_mrs` does
     (instances stacked in seed order; standard error with ddof = 1), so the numbers are
     bitwise those of one call with the same seeds.  Points of an unfinished sweep have
@@ -691,7 +695,7 @@ def load_sweep(store, *, as_="dataframe", per_instance=False):
         if len(vals) and np.all(np.isfinite(vals)) and np.all(vals == np.round(vals)) and np.all(vals < 2**63):
             out[col] = vals.astype(np.int64)
     for k, v in params.items():
-        if k not in out.columns:
+        if k not in out.columns and not isinstance(v, list):   # custom arrays stay in attrs["spec"]
             out[k] = _num(v) if v == "inf" else v
     out.attrs["spec"] = spec.to_dict()
     if as_ == "dataframe":
@@ -704,7 +708,8 @@ def load_sweep(store, *, as_="dataframe", per_instance=False):
     data_cols = [c for c in out.columns if c not in dims and c not in params]
     ds = out.set_index(dims)[data_cols].to_xarray()
     ds.attrs.update({"model": spec.model, "kind": spec.kind, "spec": json.dumps(spec.to_dict()),
-                     **{k: (str(v) if not isinstance(v, (int, float)) else v) for k, v in params.items()}})
+                     **{k: (str(v) if not isinstance(v, (int, float)) else v) for k, v in params.items()
+                        if not isinstance(v, list)}})
     return ds
 
 

@@ -278,7 +278,7 @@ def test_flow_one_sided_s_is_the_derived_one():
 def _array_model(N, P, noise=0.0, ensemble=1):
     lam = np.array([1.0, 0.55, 0.3, 0.12, 0.05, 0.02, 0.007])
     w = np.array([0.9, -0.7, 0.5, 0.4, -0.3, 0.2, 0.1])
-    return BAPModel(M=7, alpha=1.5, beta=1.0, N=N, P=P, noise_var=noise, ensemble=ensemble,
+    return BAPModel(M=7, N=N, P=P, noise_var=noise, ensemble=ensemble,
                     spectrum=tuple(lam), target_weights=tuple(w)), lam, w
 
 

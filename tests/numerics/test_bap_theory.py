@@ -69,7 +69,7 @@ def test_late_time_limit_is_the_final_loss_and_model_A_agrees():
     r = bap_theory(m, [1e7])
     assert abs(r.test_loss[0] / r.final_loss - 1) < 1e-9
     lam, w = m.eigenvalues(), m.target()
-    a = mrs_theory(MRSModel(M=800, alpha=1, N=100, T=10**13, spectrum=lam, teacher_variances=w**2))
+    a = mrs_theory(MRSModel(M=800, N=100, T=10**13, spectrum=lam, teacher_variances=w**2))
     # model A carries a 1/2 in its loss; its T -> inf ridgeless branch has a factor T/(T - N) -> 1
     assert abs(2 * a.test_loss / r.final_loss - 1) < 1e-9
 
@@ -151,7 +151,7 @@ def test_late_time_finite_P_equals_model_A_ridgeless(N, P, noise):
     m = BAPModel(M=800, alpha=1.5, beta=1.0, N=N, P=P, noise_var=noise)
     lam, w = m.eigenvalues(), m.target()
     r = bap_theory(m, [1e9])
-    a = mrs_theory(MRSModel(M=800, alpha=1, N=N, T=P, noise_var=noise, spectrum=lam, teacher_variances=w**2))
+    a = mrs_theory(MRSModel(M=800, N=N, T=P, noise_var=noise, spectrum=lam, teacher_variances=w**2))
     assert abs(r.test_loss[0] / (2 * a.test_loss) - 1) < 1e-6
     assert abs(r.train_loss[0] - 2 * a.train_loss) < 1e-6 * r.test_loss[0] + 1e-12
 

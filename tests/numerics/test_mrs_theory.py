@@ -79,7 +79,7 @@ def test_string_parameters_are_exact_decimals():
 def test_isotropic_ridgeless_closed_form(N, T):
     """Flat spectrum: n1 = M/(1+kappa) = N gives L = sigma_w2/2 (1 - N/M) T/(T - N)."""
     M = 1000
-    m = MRSModel(M=M, alpha=1, N=N, T=T, spectrum=np.ones(M), sigma_w2=2.0)
+    m = MRSModel(M=M, N=N, T=T, spectrum=np.ones(M), sigma_w2=2.0)
     want = 2.0 / 2 * (1 - N / M) * T / (T - N)
     assert abs(mrs_theory(m).test_loss / want - 1) < 1e-12
     # train loss, N < T: (1 - N/T) * (misspecification) = sigma_w2/2 (1 - N/M)(T - N)/T * T/(T-N)...
@@ -109,7 +109,8 @@ def test_array_spectrum_path_equals_power_law_path():
     kw = dict(M=3000, alpha=0.8, N=200, T=700, gamma=0.003, noise_var=0.01)
     a = mrs_theory(MRSModel(**kw))
     lam = MRSModel(**kw).eigenvalues()
-    b = mrs_theory(MRSModel(**kw, spectrum=lam, teacher_variances=np.full(3000, 1 / 3000)))
+    b = mrs_theory(MRSModel(**{k: v for k, v in kw.items() if k != "alpha"}, spectrum=lam,
+                            teacher_variances=np.full(3000, 1 / 3000)))
     assert abs(a.test_loss / b.test_loss - 1) < 1e-11
     assert abs(a.train_loss / b.train_loss - 1) < 1e-11
 

@@ -169,7 +169,7 @@ def test_noiseless_flow_matches_spec_formula_for_v():
 def test_custom_spectrum_and_target():
     lam = np.array([2.0, 1.0, 0.5, 0.5, 0.1, 1e-3])
     w = np.array([1.0, -2.0, 0.0, 0.3, 4.0, 1.0])
-    model = BAPModel(M=6, alpha=1.0, beta=1.0, N=4, P=8, noise_var=0.2,
+    model = BAPModel(M=6, N=4, P=8, noise_var=0.2,
                      spectrum=lam, target_weights=w)
     test, train = simulate_bap_instance(model, np.random.default_rng(2), TIMES)
     ref_test, ref_train = _ref_flow(model, 2, TIMES)
