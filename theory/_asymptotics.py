@@ -1680,9 +1680,10 @@ def _tex(e):
     return latex(e)
 
 
-def _demote(md):
-    """Headings of an embedded derivation one level down (its title becomes ####)."""
-    return ("\n" + md).replace("\n## ", "\n#### ").replace("\n### ", "\n#### ").lstrip("\n")
+def _demote(md, title="####"):
+    """Headings of an embedded derivation moved down: its title becomes ``title`` and its
+    sections ``####``."""
+    return ("\n" + md).replace("\n### ", "\n#### ").replace("\n## ", f"\n{title} ").lstrip("\n")
 
 
 def asymptotics_markdown() -> str:
@@ -1741,7 +1742,7 @@ def asymptotics_markdown() -> str:
         d = derive_asymptotics_mrs() if model == "mrs" else derive_asymptotics_bap()
         lines += ["", "### Derivation", "", _demote(d.markdown()),
                   ""]
-    lines += ["## Engine", "", _demote(derive_mellin().markdown()), "",
+    lines += ["## Engine", "", _demote(derive_mellin().markdown(), title="###"), "",
               "## Not derived here", "",
               "- Model A with label noise: the optimal ridge then also balances the noise; only the noise-free "
               "optimum is derived.",
