@@ -650,14 +650,18 @@ def _two_point_curves_impl(spec, N, P, noise, t, nodes, ensemble, eta):
     return test, train, abs_test, abs_train
 
 
-def _two_point_curves_mp(model, t, dps):
+def _two_point_curves_mp(model, t, dps, guard=None):
     """The two-point route with ``dps`` correct digits: one Talbot contour per time
     (``ceil(dps/0.6) + 8`` nodes per dimension, more after few
     gradient-descent steps: see ``_mp_nodes``), kappa(s) at the nodes from the
     double-precision continuation polished by Newton steps in mpmath, kernels and
-    quadrature in ``dps + n + 10`` digits.  Returns (test, train, nodes, output context)."""
+    quadrature in ``dps + guard + 10`` digits, ``guard`` the digits the quadrature cancels
+    (:func:`_talbot_guard`).  The cancellation is measured on the actual terms (the sum of
+    their absolute values against the result); where it exceeds the guard, the curve is
+    computed again with ``nodes`` guard digits.  Returns (test, train, nodes, output context)."""
     nodes_max = max(_mp_nodes(dps, model, x) for x in t) if len(t) else _mp_nodes(dps, model, 1)
-    ctx = _context(dps + nodes_max + 10)
+    g = _talbot_guard(nodes_max, 2) if guard is None else guard
+    ctx = _context(dps + g + 10)
     out = _context(dps)
     spec_d = BAPSpectrum(model)
     spec = BAPSpectrum(model, ctx)
@@ -725,9 +729,41 @@ def _two_point_curves_mp(model, t, dps):
                                    P if math.isinf(P) else ctx.mpf(P), noise, model.ensemble, rows=rows)
         a = np.array(a_all, dtype=object)
         aw = np.array([w * a[j] for w, j in zip(weights, rows)], dtype=object)
-        test.append(out.mpf(ctx.re(aw @ (Gt @ a))))
-        train.append(out.mpf(ctx.re(aw @ (Gr @ a))))
+        vt, vr = ctx.re(aw @ (Gt @ a)), ctx.re(aw @ (Gr @ a))
+        lost = _cancelled_digits(aw, a, (Gt, vt), (Gr, vr))
+        if lost > g:
+            if guard is not None and guard >= nodes_max + dps:
+                raise FloatingPointError(f"two-point Talbot quadrature at t = {float(x):g} cancels {lost:.0f} "
+                                         f"digits, more than the {guard} guard digits")
+            return _two_point_curves_mp(model, t, dps, guard=int(math.ceil(lost)) + 3)
+        test.append(out.mpf(vt))
+        train.append(out.mpf(vr))
     return test, train, nodes_max, out
+
+
+def _cancelled_digits(aw, a, *forms):
+    """The digits the quadratic forms ``aw^T G a`` cancel: ``log10`` of the sum of the absolute
+    values of their terms over ``|value|`` (the largest over the forms; the magnitudes in
+    double precision, which is all they need)."""
+    A = np.abs(np.array([complex(x) for x in a]))
+    AW = np.abs(np.array([complex(x) for x in aw]))
+    lost = 0.0
+    for G, val in forms:
+        absG = np.abs(np.array([[complex(x) for x in row] for row in G]))
+        with np.errstate(over="ignore", divide="ignore"):
+            total = float(AW @ absG @ A)
+            ratio = total / max(abs(float(val)), 1e-300)
+        lost = max(lost, math.log10(ratio) if math.isfinite(ratio) and ratio > 1 else (0.0 if ratio <= 1 else 400.0))
+    return lost
+
+
+def _talbot_guard(nodes, dims):
+    """Digits the fixed-Talbot sum cancels: its terms reach ``e^{r t} = e^{2 nodes/5}`` per
+    dimension (``r = 2 nodes / (5 t)``; gradient descent: ``e^{r n} <= e^{2 nodes/5}``), so the
+    sum of their absolute values exceeds the result by up to ``0.4 dims nodes / ln 10`` digits.
+    :func:`_two_point_curves_mp` checks the actual sum of absolute values and, should it
+    exceed this, computes again with ``nodes`` guard digits."""
+    return int(math.ceil(0.4 * dims * nodes / math.log(10)))
 
 
 def _mp_nodes(dps, model, x):

@@ -12,6 +12,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 
+import mpmath
 import numpy as np
 
 from . import _generated_ridge as gen
@@ -63,8 +64,54 @@ def _kth_eigenvalue(spectrum, k, xp_float):
 # --------------------------------------------------------------------------
 # the solve, generic over the backend
 # --------------------------------------------------------------------------
-def _solve_kappa(spectrum, N, T, rho, *, backend, ctx, tol):
-    """kappa for arrays (double) or scalars (mpmath); 0 where min(N,T) >= M at rho = 0."""
+#: Half-width in ``log kappa`` of the bracket around a double-precision start that the mpmath
+#: solve polishes (the double root is good to ~1e-13; a start outside the window falls back
+#: to the full bracket).
+_POLISH_WINDOW = 1e-7
+
+
+def _polish_kappa(spectrum, N, T, rho, u0, *, backend, ctx, tol, sums):
+    """mpmath kappa by Newton from ``u0 = log kappa`` of the double-precision solve, in a
+    narrow bracket: 2-3 evaluations of the sums instead of 10-20.  ``None`` when the start is
+    not usable (the caller then solves from the full bracket)."""
+    log, exp = ctx.log, ctx.exp
+    lo, hi = u0 - _POLISH_WINDOW, u0 + _POLISH_WINDOW
+    M = spectrum.M if isinstance(spectrum, PowerLawSpectrum) else spectrum.lambdas.size
+    try:
+        if rho == 0:
+            m = min(N, T)
+            if not m < M:
+                return None
+
+            def counts(u):
+                s = sums(exp(u))
+                return s.n1, s.n2
+
+            r = solve_count(counts, m, lo, hi, backend=backend, tol=tol, log=log, start=u0, maxiter=12,
+                            slope=lambda n1, n2: -gen.newton_slope_ridgeless(n1, n2), what="n1(kappa) = min(N, T)")
+            return exp(r.u), ctx.zero, r.iterations
+
+        def F(u):
+            kap = exp(u)
+            s = sums(kap)
+            a, b = N - s.n1, T - s.n1
+            if a <= 0 or b <= 0:
+                return ctx.ninf, ctx.one
+            return log(kap) + log(a) + log(b) - log(rho), gen.newton_slope(s.n1, s.n2, N, T)
+
+        r = solve_increasing(F, lo, hi, backend=backend, tol=tol, start=u0, maxiter=12,
+                             what="self-consistent equation")
+    except ConvergenceError:
+        return None
+    u = r.u
+    if not (lo < u < hi):          # pinned at the window's edge: the start was not the root
+        return None
+    return exp(u), r.residual, r.iterations
+
+
+def _solve_kappa(spectrum, N, T, rho, *, backend, ctx, tol, sums=None):
+    """kappa for arrays (double) or scalars (mpmath); 0 where min(N,T) >= M at rho = 0.
+    ``sums(kappa)`` replaces :func:`spectral_sums` (a cached one, say)."""
     is_mp = ctx is not None
     if is_mp:
         log, exp = ctx.log, ctx.exp
@@ -77,8 +124,9 @@ def _solve_kappa(spectrum, N, T, rho, *, backend, ctx, tol):
     # dummy m where the branch is absent (result discarded)
     m_eff = np.where(below, m, max(M / 2, 0.5)) if not is_mp else (m if below else None)
 
-    def sums(kappa):
-        return spectral_sums(spectrum, kappa, ctx)
+    if sums is None:
+        def sums(kappa):
+            return spectral_sums(spectrum, kappa, ctx)
 
     kmin = None
     if (not is_mp) or below:
@@ -142,11 +190,11 @@ def _solve_kappa(spectrum, N, T, rho, *, backend, ctx, tol):
     return kappa, resid, iters + r.iterations
 
 
-def _losses(spectrum, kappa, N, T, rho, noise, ctx):
+def _losses(spectrum, kappa, N, T, rho, noise, ctx, sums=None):
     """Test and train loss from the generated formulas (scalar or arrays)."""
     is_mp = ctx is not None
     M = spectrum.M if isinstance(spectrum, PowerLawSpectrum) else spectrum.lambdas.size
-    s = spectral_sums(spectrum, kappa, ctx)
+    s = spectral_sums(spectrum, kappa, ctx) if sums is None else sums(kappa)
     if is_mp:
         inf = ctx.inf
         if rho > 0:
@@ -290,6 +338,38 @@ def _regime(N, T, gamma, M):
     return "ridgeless N<T" if N < T else "ridgeless T<N"
 
 
+def _last_sums(spectrum, ctx):
+    """``spectral_sums`` at one kappa, remembering the last kappa: the solve's final
+    evaluation serves the losses and kappa1."""
+    last = {}
+
+    def sums(kappa):
+        if "k" not in last or not last["k"] == kappa:
+            last["k"], last["s"] = kappa, spectral_sums(spectrum, kappa, ctx)
+        return last["s"]
+
+    return sums
+
+
+def _double_log_kappa(model):
+    """``log kappa`` of the double-precision solve: the start the mpmath solve polishes; ``None``
+    where double precision cannot stand in (sizes or ridge beyond doubles, kappa = 0, a solve
+    that fails)."""
+    try:
+        if max(model.N, model.T, model.M) >= 1e300:
+            return None
+        g = float(model.gamma)
+        if (g == 0) != (mpmath.mpf(model.gamma) == 0) or (g > 0 and not 1e-280 < g < 1e280):
+            return None
+        with np.errstate(all="ignore"):
+            k = float(mrs_theory_grid(model).kappa)
+    except (ValueError, ArithmeticError, FloatingPointError):
+        return None
+    if not (math.isfinite(k) and k > 1e-290):
+        return None
+    return math.log(k)
+
+
 def mrs_theory(model: MRSModel, *, dps: int | None = None) -> MRSTheory:
     """Average test and train loss of model A from the derived equations.
 
@@ -337,9 +417,19 @@ def mrs_theory(model: MRSModel, *, dps: int | None = None) -> MRSTheory:
     rho = ctx.mpf(model.gamma) * model.M / ctx.mpf(model.sigma_u2)
     noise = ctx.mpf(model.noise_var)
     tol = ctx.mpf(10) ** (-(dps + GUARD_DIGITS // 2))
-    kappa, resid, iters = _solve_kappa(spectrum, N, T, rho, backend=MpmathBackend(ctx), ctx=ctx, tol=tol)
-    test, train, df2 = _losses(spectrum, kappa, N, T, rho, noise, ctx)
-    k1 = gen.kappa1(kappa, spectral_sums(spectrum, kappa, ctx).n1 if kappa > 0 else ctx.mpf(min(N, T, model.M)),
+    sums = _last_sums(spectrum, ctx)
+    polished = None
+    u0 = _double_log_kappa(model)
+    if u0 is not None:
+        polished = _polish_kappa(spectrum, N, T, rho, ctx.mpf(u0), backend=MpmathBackend(ctx), ctx=ctx, tol=tol,
+                                 sums=sums)
+    if polished is not None:
+        kappa, resid, iters = polished
+    else:
+        kappa, resid, iters = _solve_kappa(spectrum, N, T, rho, backend=MpmathBackend(ctx), ctx=ctx, tol=tol,
+                                           sums=sums)
+    test, train, df2 = _losses(spectrum, kappa, N, T, rho, noise, ctx, sums=sums)
+    k1 = gen.kappa1(kappa, sums(kappa).n1 if kappa > 0 else ctx.mpf(min(N, T, model.M)),
                     N, model.M, ctx.mpf(model.sigma_u2))
     if rho == 0 and min(N, T) < model.M and N <= T:
         k1 = ctx.zero

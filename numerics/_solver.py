@@ -148,7 +148,8 @@ def solve_increasing(func, lo, hi, *, backend, tol, maxiter=200, start=None, wha
     )
 
 
-def solve_count(counts, n, lo, hi, *, backend, tol, log, slope=None, what="n1(kappa) = n"):
+def solve_count(counts, n, lo, hi, *, backend, tol, log, slope=None, start=None, maxiter=200,
+                what="n1(kappa) = n"):
     """The count equation ``n1(kappa) = n``, which every model solves for its ridgeless (or
     ``t -> inf``) renormalised ridge: model A's ``n1(kappa) = min(N, T)``, model B's pole
     ``n1(kappa_0) = min(N, P)``, the nonlinear theory's ``df1(kappa_0) = T``.
@@ -156,7 +157,8 @@ def solve_count(counts, n, lo, hi, *, backend, tol, log, slope=None, what="n1(ka
     In ``u = log kappa`` the function ``F(u) = log n - log n1(e^u)`` increases, with slope
     ``(n1 - n2)/n1``, ``n2 = sum lambda^2/(lambda + kappa)^2`` (or ``slope(n1, n2)`` when given).
     ``counts(u)`` returns ``(n1, n2)`` at ``kappa = e^u``; ``log`` is ``numpy.log`` or the
-    mpmath context's.  Returns the :class:`RootResult` in ``u``.
+    mpmath context's; ``start`` an initial guess in ``u`` (default ``hi``).  Returns the
+    :class:`RootResult` in ``u``.
 
     >>> import numpy as np
     >>> lam = np.array([1.0, 0.5, 0.25])
@@ -172,7 +174,7 @@ def solve_count(counts, n, lo, hi, *, backend, tol, log, slope=None, what="n1(ka
         n1, n2 = counts(u)
         return log(n) - log(n1), ((n1 - n2) / n1 if slope is None else slope(n1, n2))
 
-    return solve_increasing(F, lo, hi, backend=backend, tol=tol, what=what)
+    return solve_increasing(F, lo, hi, backend=backend, tol=tol, start=start, maxiter=maxiter, what=what)
 
 
 def newton(step_of, x, *, rtol, maxiter, what="root", strict=True):

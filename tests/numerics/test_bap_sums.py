@@ -236,3 +236,33 @@ def test_huge_widths_and_datasets_reach_the_final_loss():
     assert r.test_loss[-1] == pytest.approx(final, rel=1e-9)
     r2 = bap_theory(BAPModel(M="inf", alpha=a, beta=b, N=10**12, P=10**13), [1.0, 1e8, 1e16, 1e30])
     assert np.all(np.diff(r2.test_loss) <= 0) and np.all(r2.train_loss > 0)
+
+
+def test_two_point_guard_digits_follow_the_measured_cancellation(monkeypatch):
+    """The quadrature's guard digits are ~0.35 per node (its terms reach e^{0.8 n}); the
+    cancellation is measured on the actual terms, and a guard set too small (here 2 digits)
+    is caught and the curve computed again with enough: the same digits come out."""
+    import scaling_theory.numerics._flow as F
+
+    m = BAPModel(M="inf", alpha=1.5, beta=1.0, N=60, P=120, noise_var=0.01)
+    t = [50.0]
+    good = bap_theory(m, t, dps=16)
+    seen = []
+    real = F._cancelled_digits
+    monkeypatch.setattr(F, "_cancelled_digits", lambda *a: seen.append(real(*a)) or seen[-1])
+    monkeypatch.setattr(F, "_talbot_guard", lambda nodes, dims: 2)
+    redo = bap_theory(m, t, dps=16)
+    assert seen and max(seen) > 2                       # the cancellation exceeded the guard
+    assert max(seen) < 0.4 * 2 * redo.nodes / math.log(10) + 1   # and stays within the derived bound
+    for x, y in zip([*good.test_loss, *good.train_loss], [*redo.test_loss, *redo.train_loss]):
+        assert abs(mpmath.mpf(x) / mpmath.mpf(y) - 1) < 1e-15
+
+
+@pytest.mark.slow
+def test_thirty_digits_against_forty():
+    """Model B at finite N and P, 30 digits (the precision target's point) against 40."""
+    m = BAPModel(M="inf", alpha=1.5, beta=1.0, N=200, P=500)
+    a, b = bap_theory(m, [100.0], dps=30), bap_theory(m, [100.0], dps=40)
+    with mpmath.workdps(50):
+        for x, y in ((a.test_loss[0], b.test_loss[0]), (a.train_loss[0], b.train_loss[0])):
+            assert abs(mpmath.mpf(x) / mpmath.mpf(y) - 1) < mpmath.mpf(10) ** -29

@@ -275,3 +275,32 @@ def test_nonlinear_activation_points_to_the_nonlinear_theory():
     for call in (lambda: mrs_theory(m), lambda: mrs_theory_grid(m)):
         with pytest.raises(ValueError, match=r"^activation .*mrs_nonlinear_theory\(model\).*--activation relu"):
             call()
+
+
+# -- the mpmath solve polishes the double-precision root ---------------------------------
+_POLISH_POINTS = [
+    dict(M=1000, alpha="1", N=100, T=400, gamma="0.001", noise_var="0.001"),
+    dict(M=10**9, alpha="1", N=100, T=400, gamma="0.001"),
+    dict(M=1000, alpha="0.5", N=3000, T=400, gamma="1e-6", noise_var="0.1"),
+    dict(M=1000, alpha=1, N=400, T=100),                                # ridgeless, T < N
+    dict(M=5000, alpha="2.5", N=4999, T=5001),                          # ridgeless, next to the peak
+    dict(M=300, alpha="0.3", N=1000, T=2000, gamma="1e-9"),             # N, T > M: kappa ~ ridge
+]
+
+
+@pytest.mark.parametrize("kw", _POLISH_POINTS, ids=[str(p) for p in _POLISH_POINTS])
+def test_polished_mpmath_root_equals_the_full_bracket_solve(kw, monkeypatch):
+    """Newton from the double root (3-4 evaluations) and the bracketed solve from scratch
+    (10-35) agree in every one of the 50 digits; a start that is not the root falls back."""
+    import scaling_theory.numerics._ridge as R
+
+    m = MRSModel(**kw)
+    fast = mrs_theory(m, dps=50)
+    monkeypatch.setattr(R, "_double_log_kappa", lambda model: None)
+    full = mrs_theory(m, dps=50)
+    monkeypatch.setattr(R, "_double_log_kappa", lambda model: 0.3)      # kappa = e^0.3: wrong
+    wrong = mrs_theory(m, dps=50)
+    for key in ("test_loss", "train_loss", "kappa", "df2"):
+        a, b, c = (r.to_dict(digits=50)[key] for r in (fast, full, wrong))
+        assert a == b == c, (key, a, b, c)
+    assert fast.iterations <= 5 < full.iterations or full.iterations <= 5
