@@ -5,7 +5,8 @@ Run: ``python benchmarks/bench_bap.py [--json out.json] [--repeat R]``
 Median wall times of: a 100-time loss curve at finite N and P (target: under
 1 s), the same at P = inf (one-point route), a gradient-descent curve, an online-SGD curve, an
 ensemble curve, the finite-N-and-P curve at M = 10^7 and M = inf (cost
-independent of M), one 20-digit point at finite N and P, a 20-digit P = inf curve, and one gradient-flow simulation
+independent of M), one 20-digit and one 30-digit point at finite N and P (the latter also with the
+old guard digits, side by side), a 20-digit P = inf curve, and one gradient-flow simulation
 instance at N = 1000, P = 2000, M = 2000 with 100 times.
 
 Cost against size (issue 14): a 40-time two-point curve at M = inf, P = 10 N, N = 10^3 .. 10^15
@@ -49,6 +50,7 @@ def main(argv=None):
         "point_finite_N_P_M=inf_20_digits_s": median_time(
             lambda: bap_theory(BAPModel(M="inf", alpha=1.5, beta=1.0, N=200, P=500), [100.0], dps=20),
             max(1, R // 2)),
+        **thirty_digits(max(1, R // 2)),
         "curve_10_times_P_inf_20_digits_s": median_time(
             lambda: bap_theory(BAPModel(M=500, alpha=1.5, beta=1.0, N=100, P="inf"), t[::10], dps=20), max(1, R // 2)),
     }
@@ -57,6 +59,23 @@ def main(argv=None):
     out["simulation_instance_N=1000_P=2000_M=2000_100_times_s"] = median_time(
         lambda: simulate_bap_instance(m, np.random.default_rng(0), t), max(1, R // 2))
     return emit(out, args.json)
+
+
+def thirty_digits(R):
+    """One 30-digit point at finite N and P (issue 14: at most 2 s), with the quadrature's
+    guard digits from its cancellation (~0.35 per node) and, side by side, one per node."""
+    import scaling_theory.numerics._flow as flow
+
+    m = BAPModel(M="inf", alpha=1.5, beta=1.0, N=200, P=500)
+    out = {"point_finite_N_P_M=inf_30_digits_s": median_time(lambda: bap_theory(m, [100.0], dps=30), R)}
+    keep = flow._talbot_guard
+    flow._talbot_guard = lambda nodes, dims: nodes
+    try:
+        out["point_finite_N_P_M=inf_30_digits_guard_per_node_s"] = median_time(
+            lambda: bap_theory(m, [100.0], dps=30), R)
+    finally:
+        flow._talbot_guard = keep
+    return out
 
 
 def size_scan(R):

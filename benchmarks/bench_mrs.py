@@ -5,7 +5,7 @@ Run: ``python benchmarks/bench_mrs.py [--json out.json] [--repeat R]``
 Measures (median wall time over repeats):
 1. one double-precision theory point at M = 10^3 and at M = 10^9;
 2. a 10^4-point (N, T) grid, vectorised double precision;
-3. one 50-digit mpmath point;
+3. three 50-digit mpmath points (and, side by side, the full-bracket solve they replaced);
 4. one simulation instance at N = T = 2000, M = 4000 (linear, alpha = 1),
    next to the bare LAPACK/BLAS calls it needs: the GEMM building Phi
    (T x M times M x N) and the thin SVD of the T x N matrix Phi;
@@ -58,9 +58,21 @@ def main(argv=None):
     out["grid_1e4_points_s"] = timeit(lambda: mrs_theory_grid(m, N=N[:, None], T=T[None, :]), R)[0]
 
     m50 = MRSModel(M=1000, alpha="1", N=100, T=400, gamma="0.001", noise_var="0.001")
-    out["point_mpmath_50_digits_s"] = timeit(lambda: mrs_theory(m50, dps=50), R)[0]
     m50b = MRSModel(M=10**9, alpha="1", N=100, T=400, gamma="0.001")
-    out["point_mpmath_50_digits_M=1e9_s"] = timeit(lambda: mrs_theory(m50b, dps=50), R)[0]
+    m50c = MRSModel(M=1000, alpha=1, N=100, T=400, gamma=0.01)
+    import scaling_theory.numerics._ridge as ridge
+
+    polish = ridge._double_log_kappa
+    for tag, start in (("", polish), ("_full_bracket", lambda model: None)):
+        # the default (Newton from the double root) and, side by side, the bracketed solve from
+        # scratch that it replaced
+        ridge._double_log_kappa = start
+        try:
+            out[f"point_mpmath_50_digits{tag}_s"] = timeit(lambda: mrs_theory(m50, dps=50), R)[0]
+            out[f"point_mpmath_50_digits_M=1e9{tag}_s"] = timeit(lambda: mrs_theory(m50b, dps=50), R)[0]
+            out[f"point_mpmath_50_digits_gamma=0.01{tag}_s"] = timeit(lambda: mrs_theory(m50c, dps=50), R)[0]
+        finally:
+            ridge._double_log_kappa = polish
 
     from scaling_theory.numerics import mrs_nonlinear_theory
 

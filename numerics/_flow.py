@@ -665,6 +665,8 @@ def _two_point_curves_mp(model, t, dps, guard=None):
     out = _context(dps)
     spec_d = BAPSpectrum(model)
     spec = BAPSpectrum(model, ctx)
+    # the first Newton step of the polish (from double precision) needs ~32 digits, not all of ctx's
+    spec_lo = BAPSpectrum(model, _context(42)) if ctx.dps > 60 else None
     N, P = model.N, model.P
     eta = None if model.eta is None else ctx.mpf(model.eta)
     noise = ctx.mpf(model.noise_var)
@@ -705,7 +707,7 @@ def _two_point_curves_mp(model, t, dps, guard=None):
                 s_nodes = [ctx.conj(-(ctx.exp(z) + 1) / eta) for z in zs]
             kap_d = kappa_on_contours(spec_d, N, P, shape, nodes, k0)[0]
             kap = [ctx.mpc(v) for v in kap_d[nodes - 1:]]
-            kap = polish_kappa(spec, kap, s_nodes, iN, iP)
+            kap = polish_kappa(spec, kap, s_nodes, iN, iP, spec_lo=spec_lo)
             if eta is not None and sign < 0:   # back to the nodes w_k (conjugates)
                 kap = [ctx.conj(v) for v in kap]
                 s_nodes = [ctx.conj(v) for v in s_nodes]
