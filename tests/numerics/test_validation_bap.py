@@ -24,7 +24,6 @@ POINTS = [
     dict(M=2000, alpha=1.5, beta=1.0, N=800, P=300, noise_var=1e-3),    # N > P, noise
     dict(M=2000, alpha=1.5, beta=1.0, N=400, P=400),                    # N = P
     dict(M=2000, alpha=1.2, beta=0.6, N=400, P=600, noise_var=1e-3),    # noise
-    dict(M=1000, alpha=1.5, beta=1.0, N=1000, P="inf"),                 # N = M (threshold)
     dict(M=1000, alpha=1.5, beta=1.0, N=900, P=400),                    # N near M
     dict(M=1000, alpha=1.5, beta=1.0, N=100, P="inf", ensemble=4),      # ensembles
     dict(M=2000, alpha=1.5, beta=1.0, N=300, P=800, eta=0.5),           # discrete GD
@@ -44,6 +43,7 @@ def _check(th, sim, L0, what):
 
 
 SLOW_POINTS = [
+    dict(M=1000, alpha=1.5, beta=1.0, N=1000, P="inf"),                 # N = M (threshold; 10 s)
     dict(M=1000, alpha=1.5, beta=1.0, N=20000, P=300),                  # N >= 20 M
     dict(M=3000, alpha=2.0, beta=2.0, N=500, P=1200),                   # beta >= 2: N, P >= 400
     dict(M=2000, alpha=1.5, beta=0.5, N=1200, P=500, noise_var=1e-2),
