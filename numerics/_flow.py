@@ -42,6 +42,7 @@ from ._flow_sums import MAX_HEAD, BAPSpectrum, SumTooLarge
 from ._models import BAPModel
 from ._precision import context as _context
 from ._results import Result
+from ._solver import ConvergenceError
 
 __all__ = ["BAPTheory", "bap_theory", "bap_train_loss_infinite_width", "TALBOT_NODES"]
 
@@ -273,7 +274,7 @@ def _theory_routes(model, spec, t, dps, eta):
             acc = np.where(t == 0, _TRUNCATION["closed"] * np.maximum(test, train), acc)   # exact sums at t = 0
             return BAPTheory(model, t, test, train, final, method, None,
                              TWO_POINT_NODES if eta is None else TALBOT_NODES, accuracy=acc)
-        test, train, nodes, out = _two_point_curves_mp(model, t, dps)
+        test, train, nodes, out = _two_point_curves_mp_checked(model, t, dps)
         if math.isinf(model.P):
             train = list(test)
         acc = np.maximum(_mp_accuracy(test, dps, L0), _mp_accuracy(train, dps, L0))
@@ -375,7 +376,7 @@ def bap_train_loss_infinite_width(model: BAPModel, times, *, dps: int | None = N
             nodes, out = TWO_POINT_NODES, None
             acc = _ROUNDOFF * ab + _TRUNCATION["two"] * np.abs(train)
         else:
-            _, train, nodes, out = _two_point_curves_mp(model, te, dps)
+            _, train, nodes, out = _two_point_curves_mp_checked(model, te, dps)
             acc = _mp_accuracy(train, dps, spec.total("u"))
         return _finish(BAPTheory(model, te, train, train, 0.0 if dps is None else out.zero,
                                  "double Talbot in (kappa, kappa') (train loss)", dps, nodes, out, accuracy=acc), t)
@@ -650,7 +651,50 @@ def _two_point_curves_impl(spec, N, P, noise, t, nodes, ensemble, eta):
     return test, train, abs_test, abs_train
 
 
-def _two_point_curves_mp(model, t, dps, guard=None):
+#: Gradient descent within this many steps runs on the capped w-contour, whose node count is an
+#: empirical fit (``_mp_nodes``): there the curve is computed again with more nodes to confirm it.
+_FEW_STEPS = 15
+#: Node factor of each confirmation, and the most nodes tried.
+_NODE_GROWTH, _MAX_MP_NODES = 1.2, 480
+
+
+def _two_point_curves_mp_checked(model, t, dps):
+    """:func:`_two_point_curves_mp`, confirmed where its node count is not a safe bound: for
+    gradient descent within :data:`_FEW_STEPS` steps the contour in ``w`` is capped, and its
+    convergence slows as the digits grow (against the closed form at ``N = P = inf``, 30 digits:
+    24 correct after one step with 158 nodes, 27.6 after two with 122; 240 and 180 nodes give
+    30.6 and 31.5; ``_mp_nodes`` now follows these).  There the times are computed again with
+    1.2 times the nodes, and again, until two node counts agree to ``dps`` digits; the result is
+    the one with more nodes.
+    Elsewhere (gradient flow, later steps) one computation, as measured."""
+    if model.eta is None:
+        return _two_point_curves_mp(model, t, dps)
+    steps = [int(round(float(x) / float(model.eta))) for x in t]
+    few = [i for i, n in enumerate(steps) if 0 < n <= _FEW_STEPS]
+    test, train, nodes, out = _two_point_curves_mp(model, t, dps)
+    if not few:
+        return test, train, nodes, out
+    sub = [t[i] for i in few]
+    scale = 1.0
+    prev_te, prev_tr = [test[i] for i in few], [train[i] for i in few]
+    tol = out.mpf(10) ** -dps
+    while True:
+        scale *= _NODE_GROWTH
+        if max(_mp_nodes(dps, model, x, scale) for x in sub) > _MAX_MP_NODES:
+            raise ConvergenceError(f"gradient descent after {steps[few[0]]} step(s): the contour does not "
+                                   f"converge to {dps} digits within {_MAX_MP_NODES} nodes (ask fewer digits)",
+                                   residual=None)
+        te, tr, n_more, _ = _two_point_curves_mp(model, sub, dps, node_scale=scale)
+        agree = all(abs(a - b) <= tol * abs(b) for a, b in zip(prev_te + prev_tr, te + tr))
+        prev_te, prev_tr = te, tr
+        if agree:
+            break
+    for j, i in enumerate(few):
+        test[i], train[i] = prev_te[j], prev_tr[j]
+    return test, train, max(nodes, n_more), out
+
+
+def _two_point_curves_mp(model, t, dps, guard=None, node_scale=1.0):
     """The two-point route with ``dps`` correct digits: one Talbot contour per time
     (``ceil(dps/0.6) + 8`` nodes per dimension, more after few
     gradient-descent steps: see ``_mp_nodes``), kappa(s) at the nodes from the
@@ -659,8 +703,16 @@ def _two_point_curves_mp(model, t, dps, guard=None):
     (:func:`_talbot_guard`).  The cancellation is measured on the actual terms (the sum of
     their absolute values against the result); where it exceeds the guard, the curve is
     computed again with ``nodes`` guard digits.  Returns (test, train, nodes, output context)."""
-    nodes_max = max(_mp_nodes(dps, model, x) for x in t) if len(t) else _mp_nodes(dps, model, 1)
-    g = _talbot_guard(nodes_max, 2) if guard is None else guard
+    nodes_max = (max(_mp_nodes(dps, model, x, node_scale) for x in t) if len(t)
+                 else _mp_nodes(dps, model, 1, node_scale))
+    if guard is not None:
+        g = guard
+    elif model.eta is None:
+        g = _talbot_guard(nodes_max, 2)
+    else:       # the largest r n over the times (r capped at 0.9 in w)
+        g = max((_talbot_guard(nodes_max, 2, min(0.4 * _mp_nodes(dps, model, x, node_scale),
+                                                 0.9 * max(round(float(x) / float(model.eta)), 1)))
+                 for x in t if x != 0), default=0)
     ctx = _context(dps + g + 10)
     out = _context(dps)
     spec_d = BAPSpectrum(model)
@@ -684,7 +736,7 @@ def _two_point_curves_mp(model, t, dps, guard=None):
             continue
         xm = ctx.mpf(x)
         n_steps = None if eta is None else int(round(x / float(model.eta)))
-        nodes = _mp_nodes(dps, model, x)
+        nodes = _mp_nodes(dps, model, x, node_scale)
         # contour variable z (s for gradient flow, w for gradient descent), radius r
         r = 2 * ctx.mpf(nodes) / (5 * (xm if eta is None else n_steps))
         if eta is not None:
@@ -737,7 +789,7 @@ def _two_point_curves_mp(model, t, dps, guard=None):
             if guard is not None and guard >= nodes_max + dps:
                 raise FloatingPointError(f"two-point Talbot quadrature at t = {float(x):g} cancels {lost:.0f} "
                                          f"digits, more than the {guard} guard digits")
-            return _two_point_curves_mp(model, t, dps, guard=int(math.ceil(lost)) + 3)
+            return _two_point_curves_mp(model, t, dps, guard=int(math.ceil(lost)) + 3, node_scale=node_scale)
         test.append(out.mpf(vt))
         train.append(out.mpf(vr))
     return test, train, nodes_max, out
@@ -759,17 +811,20 @@ def _cancelled_digits(aw, a, *forms):
     return lost
 
 
-def _talbot_guard(nodes, dims):
+def _talbot_guard(nodes, dims, exponent=None):
     """Digits the fixed-Talbot sum cancels: its terms reach ``e^{r t} = e^{2 nodes/5}`` per
-    dimension (``r = 2 nodes / (5 t)``; gradient descent: ``e^{r n} <= e^{2 nodes/5}``), so the
-    sum of their absolute values exceeds the result by up to ``0.4 dims nodes / ln 10`` digits.
+    dimension (``r = 2 nodes / (5 t)``; gradient descent: ``e^{r n}``, the radius capped at 0.9
+    for the first steps), so the sum of their absolute values exceeds the result by up to
+    ``dims exponent / ln 10`` digits, ``exponent = r t`` (default ``0.4 nodes``).
     :func:`_two_point_curves_mp` checks the actual sum of absolute values and, should it
-    exceed this, computes again with ``nodes`` guard digits."""
-    return int(math.ceil(0.4 * dims * nodes / math.log(10)))
+    exceed this, computes again with the digits measured."""
+    e = 0.4 * nodes if exponent is None else min(exponent, 0.4 * nodes)
+    return int(math.ceil(dims * e / math.log(10)))
 
 
-def _mp_nodes(dps, model, x):
-    """Talbot nodes per dimension for ``dps`` digits at time ``x``.
+def _mp_nodes(dps, model, x, scale=1.0):
+    """Talbot nodes per dimension for ``dps`` digits at time ``x`` (times ``scale``, for the
+    confirmations of :func:`_two_point_curves_mp_checked`).
 
     Gradient flow (and gradient descent after enough steps) converges at ~0.6 digits per
     node.  For gradient descent the contour in w (1 + eta s = e^w) must stay inside
@@ -777,9 +832,18 @@ def _mp_nodes(dps, model, x):
     capped contour converges more slowly, measured at ~0.2 n^0.4 digits per node
     (n = 1: 19 digits with 90 nodes; n = 3: 18.7 with 55; n = 10: 19.7 with 35)."""
     rate = 0.6
+    nodes = dps / rate
     if model.eta is not None and x != 0:
         n_steps = max(int(round(x / float(model.eta))), 1)
         rate = min(rate, 0.2 * n_steps ** 0.4)
-    return int(math.ceil(dps / rate)) + 8
+        nodes = dps / rate
+        if n_steps <= _FEW_STEPS:
+            # the capped contour: digits ~ c + r nodes, measured against the closed form at
+            # N = P = inf (30 digits: 24.0 with 158 nodes after one step, 30.6 with 240; two
+            # steps 27.6 / 122, 31.5 / 180; three 31.2 / 130; six 30.6 / 82), one digit spare
+            r = min(0.6, 0.08 * n_steps ** 0.75)
+            c = max(0.0, 10.0 - 2.0 * (n_steps - 1))
+            nodes = max(nodes, (dps + 1 - c) / r)
+    return int(math.ceil(scale * nodes)) + 8
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from scaling_theory.numerics import BAPModel, bap_theory, bap_train_loss_infinite_width
-from scaling_theory.numerics._flow import _two_point_curves, _two_point_curves_mp
+from scaling_theory.numerics._flow import _two_point_curves, _two_point_curves_mp, _two_point_curves_mp_checked
 from scaling_theory.numerics._flow_contours import kappa0
 from scaling_theory.numerics._flow_sums import BAPSpectrum
 
@@ -120,7 +120,7 @@ def test_two_point_route_two_precisions(kw):
 def _gd_closed_form_check(n, dps):
     """N = P = inf through the w-Talbot route in mpmath: sum_k u_k (1 - eta lambda_k)^{2n}."""
     m = BAPModel(M=300, alpha=1.5, beta=1.0, N="inf", P="inf", eta=0.5)
-    test, _, _, out = _two_point_curves_mp(m, [0.5 * k for k in n], dps)
+    test, _, _, out = _two_point_curves_mp_checked(m, [0.5 * k for k in n], dps)
     ctx = mpmath.MPContext()
     ctx.dps = dps + 20
     a = ctx.mpf("1.5")
@@ -143,6 +143,14 @@ def test_mpmath_gradient_descent_equals_the_closed_form():
 def test_mpmath_gradient_descent_after_one_and_three_steps():
     """The capped w-contour (few steps) needs more nodes: see numerics._flow._mp_nodes."""
     _gd_closed_form_check([1, 3], 20)
+
+
+@pytest.mark.slow          # about 90 s: one step at 30 digits needs ~320 nodes per dimension
+def test_mpmath_gradient_descent_few_steps_at_thirty_digits():
+    """After 1, 2 and 6 steps the capped contour converges more slowly as the digits grow
+    (30 digits: 24 correct after one step with the old node rule): the node rule follows the
+    measured convergence and a confirmation with 1.2x the nodes must agree."""
+    _gd_closed_form_check([1, 2, 6], 30)
 
 
 def test_mpmath_train_loss_at_infinite_width_near_threshold():
