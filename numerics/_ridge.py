@@ -8,6 +8,7 @@ The equations come from :func:`scaling_theory.theory.derive_mrs` through the gen
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -65,54 +66,26 @@ def _kth_eigenvalue(spectrum, k, xp_float):
 # the solve, generic over the backend
 # --------------------------------------------------------------------------
 #: Half-width in ``log kappa`` of the bracket around a double-precision start that the mpmath
-#: solve polishes (the double root is good to ~1e-13; a start outside the window falls back
-#: to the full bracket).
+#: solve polishes (the double root is good to ~1e-13; a root outside the window raises, and the
+#: caller solves from the full bracket).
 _POLISH_WINDOW = 1e-7
 
 
-def _polish_kappa(spectrum, N, T, rho, u0, *, backend, ctx, tol, sums):
-    """mpmath kappa by Newton from ``u0 = log kappa`` of the double-precision solve, in a
-    narrow bracket: 2-3 evaluations of the sums instead of 10-20.  ``None`` when the start is
-    not usable (the caller then solves from the full bracket)."""
-    log, exp = ctx.log, ctx.exp
-    lo, hi = u0 - _POLISH_WINDOW, u0 + _POLISH_WINDOW
-    M = spectrum.M if isinstance(spectrum, PowerLawSpectrum) else spectrum.lambdas.size
-    try:
-        if rho == 0:
-            m = min(N, T)
-            if not m < M:
-                return None
-
-            def counts(u):
-                s = sums(exp(u))
-                return s.n1, s.n2
-
-            r = solve_count(counts, m, lo, hi, backend=backend, tol=tol, log=log, start=u0, maxiter=12,
-                            slope=lambda n1, n2: -gen.newton_slope_ridgeless(n1, n2), what="n1(kappa) = min(N, T)")
-            return exp(r.u), ctx.zero, r.iterations
-
-        def F(u):
-            kap = exp(u)
-            s = sums(kap)
-            a, b = N - s.n1, T - s.n1
-            if a <= 0 or b <= 0:
-                return ctx.ninf, ctx.one
-            return log(kap) + log(a) + log(b) - log(rho), gen.newton_slope(s.n1, s.n2, N, T)
-
-        r = solve_increasing(F, lo, hi, backend=backend, tol=tol, start=u0, maxiter=12,
-                             what="self-consistent equation")
-    except ConvergenceError:
-        return None
-    u = r.u
-    if not (lo < u < hi):          # pinned at the window's edge: the start was not the root
-        return None
-    return exp(u), r.residual, r.iterations
+def _inside(r, window):
+    """A polished root pinned at its window's edge: the start was not the root."""
+    if window is not None and not (window[0] < r.u < window[1]):
+        raise ConvergenceError("the double-precision start is not the root", residual=r.residual)
 
 
-def _solve_kappa(spectrum, N, T, rho, *, backend, ctx, tol, sums=None):
+def _solve_kappa(spectrum, N, T, rho, *, backend, ctx, tol, sums=None, start=None):
     """kappa for arrays (double) or scalars (mpmath); 0 where min(N,T) >= M at rho = 0.
-    ``sums(kappa)`` replaces :func:`spectral_sums` (a cached one, say)."""
+    ``sums(kappa)`` replaces :func:`spectral_sums` (a cached one, say).  ``start`` (mpmath):
+    ``log kappa`` of the double-precision solve, polished by Newton in a bracket of
+    ``+-_POLISH_WINDOW`` (2-3 evaluations of the sums instead of 10-35; the kmin solve is
+    skipped with a ridge); raises :class:`ConvergenceError` when the root is not in it."""
     is_mp = ctx is not None
+    polish = is_mp and start is not None
+    window = (start - _POLISH_WINDOW, start + _POLISH_WINDOW) if polish else None
     if is_mp:
         log, exp = ctx.log, ctx.exp
     else:
@@ -129,27 +102,32 @@ def _solve_kappa(spectrum, N, T, rho, *, backend, ctx, tol, sums=None):
             return spectral_sums(spectrum, kappa, ctx)
 
     kmin = None
-    if (not is_mp) or below:
+    if (not is_mp) or (below and not (polish and rho > 0)):
         # n1(kappa) = m: increasing function log n1... use G(u) = log m - log n1(e^u)
-        k_int = np.floor(m_eff) + 1 if not is_mp else int(m_eff) + 1
-        lam_k = _kth_eigenvalue(spectrum, k_int, not is_mp)
-        if not is_mp:   # a steep spectrum underflows (alpha ~ 1e300): bracket from the smallest double
-            lam_k = np.maximum(lam_k, np.finfo(float).tiny)
-        lo = log(lam_k / (2 * k_int))
-        hi = log(trace / m_eff)
+        if polish:
+            lo, hi = window
+        else:
+            k_int = np.floor(m_eff) + 1 if not is_mp else int(m_eff) + 1
+            lam_k = _kth_eigenvalue(spectrum, k_int, not is_mp)
+            if not is_mp:   # a steep spectrum underflows (alpha ~ 1e300): bracket from the smallest double
+                lam_k = np.maximum(lam_k, np.finfo(float).tiny)
+            lo = log(lam_k / (2 * k_int))
+            hi = log(trace / m_eff)
 
         def counts(u):
             s = sums(exp(u))
             return s.n1, s.n2
 
-        r = solve_count(counts, m_eff, lo, hi, backend=backend, tol=tol, log=log,
+        r = solve_count(counts, m_eff, lo, hi, backend=backend, tol=tol, log=log, start=start,
+                        maxiter=12 if polish else 200,
                         slope=lambda n1, n2: -gen.newton_slope_ridgeless(n1, n2), what="n1(kappa) = min(N, T)")
+        _inside(r, window)
         kmin = exp(r.u)
         iters = r.iterations
     else:
         iters = 0
     if is_mp:
-        kmin = kmin if below else ctx.zero
+        kmin = kmin if (below and kmin is not None) else ctx.zero
     else:
         kmin = np.where(below, kmin, 0.0)
 
@@ -166,7 +144,7 @@ def _solve_kappa(spectrum, N, T, rho, *, backend, ctx, tol, sums=None):
     else:
         lo_k = np.maximum(kmin, rho_eff / NT)
         hi_k = np.maximum(4 * rho_eff / NT, 2 * trace / m)
-    lo, hi = log(lo_k), log(hi_k)
+    lo, hi = window if polish else (log(lo_k), log(hi_k))
 
     def F(u):
         kap = exp(u)
@@ -181,7 +159,9 @@ def _solve_kappa(spectrum, N, T, rho, *, backend, ctx, tol, sums=None):
                 val = np.where((a > 0) & (b > 0), np.log(kap) + np.log(np.abs(a)) + np.log(np.abs(b)) - np.log(rho_eff), -np.inf)
         return val, gen.newton_slope(s.n1, s.n2, N, T)
 
-    r = solve_increasing(F, lo, hi, backend=backend, tol=tol, what="self-consistent equation")
+    r = solve_increasing(F, lo, hi, backend=backend, tol=tol, start=start, maxiter=12 if polish else 200,
+                         what="self-consistent equation")
+    _inside(r, window)
     kappa = exp(r.u)
     resid = r.residual
     if not is_mp:
@@ -418,16 +398,15 @@ def mrs_theory(model: MRSModel, *, dps: int | None = None) -> MRSTheory:
     noise = ctx.mpf(model.noise_var)
     tol = ctx.mpf(10) ** (-(dps + GUARD_DIGITS // 2))
     sums = _last_sums(spectrum, ctx)
-    polished = None
     u0 = _double_log_kappa(model)
-    if u0 is not None:
-        polished = _polish_kappa(spectrum, N, T, rho, ctx.mpf(u0), backend=MpmathBackend(ctx), ctx=ctx, tol=tol,
-                                 sums=sums)
-    if polished is not None:
-        kappa, resid, iters = polished
-    else:
-        kappa, resid, iters = _solve_kappa(spectrum, N, T, rho, backend=MpmathBackend(ctx), ctx=ctx, tol=tol,
-                                           sums=sums)
+    solve = functools.partial(_solve_kappa, spectrum, N, T, rho, backend=MpmathBackend(ctx), ctx=ctx, tol=tol,
+                              sums=sums)
+    try:
+        if u0 is None:
+            raise ConvergenceError("no double-precision start")
+        kappa, resid, iters = solve(start=ctx.mpf(u0))
+    except ConvergenceError:          # no usable start: the bracketed solve from scratch
+        kappa, resid, iters = solve()
     test, train, df2 = _losses(spectrum, kappa, N, T, rho, noise, ctx, sums=sums)
     k1 = gen.kappa1(kappa, sums(kappa).n1 if kappa > 0 else ctx.mpf(min(N, T, model.M)),
                     N, model.M, ctx.mpf(model.sigma_u2))
