@@ -56,6 +56,8 @@ BUDGETS = {"Nt": "t", "NP": "P"}
 EXPONENT_KEYS = {"L": "loss"}
 #: Half-width in decades of the centred differences of the local exponents.
 _H = 0.05
+#: Half-widths (in log N) of the minimiser's shrinking windows (see :func:`_argmin`).
+_WIDTHS = (0.6, 0.2, 0.07)
 #: Largest compute accepted (the widths stay below ~1e150, far inside double range).
 MAX_COMPUTE = 1e200
 
@@ -214,10 +216,10 @@ def bap_compute_optimal(model: BAPModel, compute, *, budget: str = "Nt", progres
 
     bar = tqdm(total=C.size, desc="compute-optimal", unit="budget", disable=None if progress is None else not progress)
 
-    def minimise(c, guess):
+    def minimise(c, guess, widths=_WIDTHS):
         f = lambda u: math.log(loss(math.exp(u), c))            # noqa: E731
         hi = math.log(c) - math.log(2.0) if budget == "Nt" else math.log(c)
-        u = _argmin(f, guess, lo=0.0, hi=hi)
+        u = _argmin(f, guess, lo=0.0, hi=hi, widths=widths)
         return u, f(u)
 
     rows, accs = [], []
@@ -233,11 +235,14 @@ def bap_compute_optimal(model: BAPModel, compute, *, budget: str = "Nt", progres
             else:
                 lc0, u0, slope = prev
                 guess = u0 + slope * (lc - lc0)
-            pts = {}
-            for d in (-_H, 0.0, _H):
+            # the centre from the guess (a warm guess skips the widest window), then each side
+            # from the centre moved along the slope: its error (the slope's, times h decades) is
+            # far inside the last window, which alone fixes the minimiser's digits
+            pts = {0.0: (lc, *minimise(c, guess, _WIDTHS if prev is None else _WIDTHS[1:]))}
+            slope = prev[2] if prev else 0.5
+            for d in (-_H, _H):
                 cc = c * 10.0 ** d
-                u, lv = minimise(cc, guess + (prev[2] if prev else 0.5) * d * math.log(10))
-                pts[d] = (math.log(cc), u, lv)
+                pts[d] = (math.log(cc), *minimise(cc, pts[0.0][1] + slope * d * math.log(10), _WIDTHS[-1:] * 2))
             lm, um, Lm = pts[-_H]
             l0, u0, L0 = pts[0.0]
             lp, up, Lp = pts[_H]
