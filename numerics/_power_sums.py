@@ -1361,12 +1361,22 @@ def laplace_sum(b, a, tau, *, M=math.inf, ctx=None):
     lam, x = power_head(aa, {"x": ba}, A, w) if A > 1 else ([], {"x": []})
     total = w.fsum(xv * w.exp(-ta * l) for l, xv in zip(lam, x["x"]))
     if tail:
-        J = w.prec // 2 + 12
+        J = _laplace_terms(w.prec)
         Z = tail_zetas(ba, aa, A, M, J, w)
         z = -ta * w.power(A, -aa)
         c = [Zj / w.factorial(j) for j, Zj in enumerate(Z)]
         total += w.power(A, -ba) * w.polyval(c[::-1], z)
     return ctx.mpf(total)
+
+
+def _laplace_terms(prec):
+    """Terms ``J`` of the exponential series ``sum_j Z_j z^j / j!`` of the Laplace tail at ``prec``
+    bits: ``|z| = tau A^-a <= 1/RHO`` and ``Z_j -> 1``, so the first omitted term is below
+    ``RHO^-J / J! < 2^-(prec + 10)``."""
+    J = 1
+    while J * math.log2(RHO) + math.lgamma(J + 1) / math.log(2) < prec + 10:
+        J += 1
+    return J + 1
 
 
 def _laplace_K(dps):

@@ -109,6 +109,18 @@ def test_laplace_sum_direct_and_exact_large_tau_limit():
     assert abs(laplace_sum(2.5, 1.5, 0, ctx=ctx) - ctx.zeta(2.5)) < ctx.mpf(10) ** -29
 
 
+@pytest.mark.parametrize("b, a, tau", [("2.5", "1.5", "3"), ("4", "2", "40"), ("1.7", "1.2", "0.5")])
+def test_laplace_sum_series_route_to_fifty_digits(b, a, tau):
+    """The head + exponential-series route (its number of terms chosen from the precision)
+    against the zeta series ``sum_j (-tau)^j / j! zeta(b + j a)`` summed at 120 digits."""
+    ref_ctx = context(120)
+    B, A, T = ref_ctx.mpf(b), ref_ctx.mpf(a), ref_ctx.mpf(tau)
+    ref = ref_ctx.nsum(lambda j: (-T) ** j / ref_ctx.factorial(j) * ref_ctx.zeta(B + j * A), [0, ref_ctx.inf])
+    ctx = context(50)
+    got = laplace_sum(ctx.mpf(b), ctx.mpf(a), ctx.mpf(tau), ctx=ctx)
+    assert abs(got / ref - 1) < ref_ctx.mpf(10) ** -48
+
+
 def test_hurwitz_sum():
     ctx = context(40)
     for s, M in [(1.5, 10**9), (3, 7), ("1.01", 10**15), (0.5, 10**6)]:
