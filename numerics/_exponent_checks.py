@@ -37,6 +37,7 @@ from fractions import Fraction
 
 from ._power_sums import laplace_sum, resolvent_sum
 from ._precision import context
+from ._solver import secant
 
 __all__ = [
     "power_law_sum",
@@ -541,6 +542,7 @@ def _measure_compute_optimal(a, b, astr, bstr, dps, decades):
 
     rows = []
     prev = None
+    tol = w.mpf(10) ** -(dps + 4)     # a last step this small leaves an error near its 1.6th power
     for j, d in enumerate(decades):
         C = w.mpf(10) ** d
         f = lambda uu: parts(uu, C)[3]  # noqa: E731
@@ -548,10 +550,11 @@ def _measure_compute_optimal(a, b, astr, bstr, dps, decades):
             # bracket the stationary point on a grid of log kappa (N from ~1 to C)
             us = [-(al * w.ln(C)) * i / 10 for i in range(1, 10)]
             vals = [f(u_) for u_ in us]
-            br = next(((us[i], us[i + 1]) for i in range(len(us) - 1) if vals[i] * vals[i + 1] < 0), None)
-            if br is None:
+            i = next((i for i in range(len(us) - 1) if vals[i] * vals[i + 1] < 0), None)
+            if i is None:
                 raise ArithmeticError(f"no compute-optimal stationary point bracketed at C = {C}")
-            u = w.findroot(f, br, solver="anderson", tol=w.mpf(10) ** (-2 * (dps + 4)))
+            u = secant(f, us[i], us[i + 1], f0=vals[i], f1=vals[i + 1], bracket=True, tol=tol,
+                       what=f"compute-optimal stationary point at C = 10^{d}").u
         else:
             # continue from the previous optimum along its drift per decade (secant iteration)
             step = decades[j] - decades[j - 1]
@@ -559,8 +562,8 @@ def _measure_compute_optimal(a, b, astr, bstr, dps, decades):
                 u0 = prev[1] - al * w.ln(10) * step / 2
             else:
                 u0 = prev[1] + (prev[1] - prev[0]) * step / (decades[j - 1] - decades[j - 2])
-            u = w.findroot(f, (u0, u0 * (1 + w.mpf(10) ** -3)), solver="secant",
-                           tol=w.mpf(10) ** (-2 * (dps + 4)))
+            u = secant(f, u0, u0 * (1 + w.mpf(10) ** -3), tol=tol,
+                       what=f"compute-optimal stationary point at C = 10^{d}").u
         prev = (None if prev is None else prev[1], u)
         N, t, L, _ = parts(u, C)
         rows.append((C, N, t, L))

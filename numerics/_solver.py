@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ConvergenceError", "RootResult", "solve_increasing", "solve_count", "newton", "NumpyBackend", "MpmathBackend"]
+__all__ = ["ConvergenceError", "RootResult", "solve_increasing", "solve_count", "newton", "secant", "NumpyBackend",
+           "MpmathBackend"]
 
 
 class ConvergenceError(RuntimeError):
@@ -146,6 +147,47 @@ def solve_increasing(func, lo, hi, *, backend, tol, maxiter=200, start=None, wha
         f"> tolerance {float(tol):.1e}",
         residual=res, tolerance=tol,
     )
+
+
+def secant(f, x0, x1, *, tol, f0=None, f1=None, bracket=False, maxiter=100, what="root"):
+    """Root of a scalar ``f`` by the secant method, stopped by the size of its step.
+
+    For functions whose derivative is not at hand (each evaluation a costly sum).  Stops when
+    a step is below ``tol`` (``x`` is then good to about ``tol^1.6``: the method's order) or
+    lands exactly on a root; with ``bracket`` (``f(x0) f(x1) < 0``) a step that leaves the
+    current bracket is replaced by its midpoint, so the root is never lost.  ``f0``, ``f1``:
+    values already known at ``x0``, ``x1``.  Works in any number type (float, mpf).
+    ``ConvergenceError`` with the last residual after ``maxiter`` steps or on a flat secant.
+
+    >>> r = secant(lambda x: x * x - 2, 1.0, 2.0, tol=1e-12, bracket=True)
+    >>> bool(abs(r.u - 2 ** 0.5) < 1e-15), r.converged
+    (True, True)
+    """
+    f0 = f(x0) if f0 is None else f0
+    f1 = f(x1) if f1 is None else f1
+    if bracket and not f0 * f1 < 0:
+        raise ValueError(f"{what}: the bracket [{x0}, {x1}] does not change sign")
+    lo, flo, hi, fhi = x0, f0, x1, f1
+    for it in range(1, maxiter + 1):
+        if f1 == 0:
+            return RootResult(u=x1, residual=f1, iterations=it, converged=True)
+        if f1 == f0:
+            break
+        step = f1 * (x1 - x0) / (f1 - f0)
+        x = x1 - step
+        if bracket and not min(lo, hi) < x < max(lo, hi):
+            x = (lo + hi) / 2
+        fx = f(x)
+        if bracket:                      # keep a sign change between lo and hi
+            if fx * flo < 0:
+                hi, fhi = x, fx
+            else:
+                lo, flo = x, fx
+        x0, f0, x1, f1 = x1, f1, x, fx
+        if abs(x1 - x0) < tol:
+            return RootResult(u=x1, residual=f1, iterations=it, converged=True)
+    raise ConvergenceError(f"{what}: the secant method did not converge after {it} steps, residual "
+                           f"{float(abs(f1)):.3e}", residual=f1, tolerance=tol)
 
 
 def solve_count(counts, n, lo, hi, *, backend, tol, log, slope=None, start=None, maxiter=200,
