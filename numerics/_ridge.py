@@ -135,6 +135,8 @@ def _solve_kappa(spectrum, N, T, rho, *, backend, ctx, tol, sums=None, start=Non
     ridge = rho > 0
     if is_mp and not ridge:
         return kmin, ctx.zero, iters
+    if not is_mp and not np.any(ridge):      # all ridgeless: no dummy ridge solve
+        return kmin, np.zeros_like(kmin), iters
     rho_eff = np.where(ridge, rho, 1.0) if not is_mp else rho
     NT = N * T
     # F(lo) <= 0: kappa (N-n1)(T-n1) <= kappa N T;  F(hi) >= 0: n1(hi) <= trace/hi <= m/2
