@@ -166,6 +166,11 @@ def derived_exponents(alpha, beta, width_term=False) -> dict:
     (``derive_bap()``'s ``compute_optimal_*``, through
     :func:`~scaling_theory.numerics._exponent_reports.compute_optimal_exponents`; with
     ``width_term``, :func:`~scaling_theory.theory._asymptotics.compute_optimal_with_width_term`)."""
+    return dict(_derived_exponents(float(alpha), float(beta), bool(width_term)))
+
+
+@lru_cache(maxsize=64)
+def _derived_exponents(alpha, beta, width_term):
     from fractions import Fraction
 
     import sympy as sp

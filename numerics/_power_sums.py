@@ -940,6 +940,10 @@ def head_start(a, kappa_min, rho=RHO):
 
 _HEADS: dict = {}
 _CACHED_HEAD = 2**16
+#: Double precision: heads up to this length are slices of one growing array per spectrum
+#: (``power_head`` of a new length then costs nothing; 4 arrays of 2^19 doubles = 16 MiB).
+_PREFIX_HEAD = 2**19
+_PREFIXES: dict = {}
 
 
 def power_head(a, ps, A, ctx=None):
@@ -949,6 +953,8 @@ def power_head(a, ps, A, ctx=None):
     if A - 1 > MAX_HEAD:
         raise SumTooLarge(f"the spectral sums would need {A - 1:.3g} terms summed directly (about "
                           f"{format_bytes(8.0 * 5 * (A - 1))}), more than {MAX_HEAD}")
+    if ctx is None and A - 1 <= _PREFIX_HEAD:
+        return _prefix_head(a, ps, A)
     key = (None if ctx is None else ctx.prec, str(a), tuple((n, str(p)) for n, p in sorted(ps.items())), A)
     hit = _HEADS.get(key)
     if hit is None:
@@ -966,6 +972,24 @@ def power_head(a, ps, A, ctx=None):
                 _HEADS.clear()
             _HEADS[key] = hit
     return hit
+
+
+def _prefix_head(a, ps, A):
+    """:func:`power_head` in double precision as views of the longest head built so far for
+    ``(a, ps)`` (grown by doubling up to :data:`_PREFIX_HEAD`; a few spectra kept)."""
+    key = (str(a), tuple((n, str(p)) for n, p in sorted(ps.items())))
+    hit = _PREFIXES.get(key)
+    if hit is None or hit[0].size < A - 1:
+        size = min(_PREFIX_HEAD, max(A - 1, 1024, 2 * (0 if hit is None else hit[0].size)))
+        k = np.arange(1, size + 1, dtype=float)
+        hit = (k ** -float(a), {n: k ** -float(p) for n, p in ps.items()})
+        for arr in (hit[0], *hit[1].values()):
+            arr.flags.writeable = False
+        if key not in _PREFIXES and len(_PREFIXES) >= 8:
+            _PREFIXES.pop(next(iter(_PREFIXES)))
+        _PREFIXES[key] = hit
+    lam, x = hit
+    return lam[:A - 1], {n: v[:A - 1] for n, v in x.items()}
 
 
 def tail_series(p, a, A, M, kappa, q, ctx=None):

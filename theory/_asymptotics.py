@@ -995,6 +995,13 @@ def compute_optimal_with_width_term():
     >>> [e[k].subs({S["alpha"]: 2, S["beta"]: sp.Rational(1, 2)}) for k in ("N", "t", "loss")]
     [1/3, 2/3, -1/3]
     """
+    out = _compute_optimal_with_width_term()
+    return {**out, "pairs": {k: dict(v) for k, v in out["pairs"].items()}}
+
+
+@lru_cache(maxsize=1)
+def _compute_optimal_with_width_term():
+    """The derivation of :func:`compute_optimal_with_width_term`, once per process."""
     from ._flow import BAP_SYMBOLS
 
     al, be = BAP_SYMBOLS["alpha"], BAP_SYMBOLS["beta"]

@@ -36,6 +36,7 @@ job's numbers do not depend on which other jobs run.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -53,7 +54,7 @@ matplotlib.use("Agg")
 
 from scaling_theory.numerics._models import BAPModel
 
-from ._common import (ReportConfig, SimJob, SectionResult, Section, _job_seed, _finite, _pm, figure_style,
+from ._common import (FIGURES, ReportConfig, SimJob, SectionResult, Section, _job_seed, _finite, _pm, figure_style,
                       _fmt)
 from .ridge import (_scaling_plan, _scaling_build, _duality_build, _peak_plan, _peak_build, _plateau_plan,
                     _plateau_build)
@@ -305,21 +306,26 @@ def _reproduce_into(out, cfg, sections, progress, t_start, workers=0, store=None
     jobs = [job for s in sections for job in s.plan(cfg)]
     extra = [t for s in sections if s.tasks is not None for t in s.tasks(cfg)]
     t_plan = time.perf_counter() - t0
-    from scaling_theory.numerics._parallel import Executor, using
+    from scaling_theory.numerics._parallel import Executor
 
     # one executor for the whole report: the simulations and the sections' tasks first, then
-    # the sections, whose parallel work (the draws of U of the nonlinear theory) runs on it too
-    # and whose tasks come from the store
+    # the sections themselves, each a task (its theory curves, its figure), which read the
+    # tasks' results from the store
     with Executor(workers, cache=store) as ex:
         sims, t_sim, job_times = _run_jobs(jobs, cfg, progress, ex, store, extra)
-        results, timings = {}, {"plan": t_plan, "simulations": t_sim}
-        with using(ex), _section_bar(sections, progress) as bar:
-            for s in sections:
-                bar.set_description_str(f"report section {s.title.split(')')[0].strip('(')} ({s.name})")
-                t0 = time.perf_counter()
-                results[s.name] = s.build(cfg, sims, out)
-                timings[s.name] = time.perf_counter() - t0
+        timings = {"plan": t_plan, "simulations": t_sim}
+        built, seconds_of = {}, {}
+        style = {"dpi": FIGURES["dpi"], "vector": FIGURES["vector"]}
+        args = [(s, cfg, sims, out, None if store is None else store.file, style) for s in sections]
+        t0 = time.perf_counter()
+        with _section_bar(sections, progress) as bar:
+            for i, (res, seconds) in ex.map(_build_section, args, progress=False):
+                built[sections[i].name], seconds_of[sections[i].name] = res, seconds
+                bar.set_description_str(f"report section {_letter(sections[i])} ({sections[i].name}) done")
                 bar.update(1)
+        results = {s.name: built[s.name] for s in sections}
+        timings.update({s.name: seconds_of[s.name] for s in sections})
+        timings["sections (all, wall clock)"] = time.perf_counter() - t0
     rows = [r for res in results.values() for r in res.comparisons]
     overall = _stats(rows)
     by_model = {name: _stats([r for r in rows if (r.get("model") == "B") == (name == "B")])
@@ -353,6 +359,30 @@ def _reproduce_into(out, cfg, sections, progress, t_start, workers=0, store=None
     figures = [res.figure for res in results.values() if res.figure is not None]
     return {"out_dir": out, **paths, "figures": figures, "headline": _finite(headline),
             "timings": timings}
+
+
+def _letter(section):
+    return section.title.split(")")[0].strip("(")
+
+
+def _build_section(section, cfg, sims, out, store_file, style):
+    """One section's build, as a task of the report's executor (in a worker or in this process):
+    under the report's figure style, with the tasks' results read from the store at
+    ``store_file`` (nested parallel work, such as the draws of ``U`` of the nonlinear theory,
+    runs serially here, from that store).  Returns ``(SectionResult, seconds)``."""
+    from scaling_theory.numerics._parallel import Executor, using
+
+    t0 = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        store = None
+        if store_file is not None:
+            from scaling_theory.sweeps import Store
+
+            store = stack.enter_context(Store(store_file))
+        stack.enter_context(figure_style(style["dpi"], style["vector"]))
+        stack.enter_context(using(Executor(0, cache=store)))
+        res = section.build(cfg, sims, Path(out))
+    return res, time.perf_counter() - t0
 
 
 def _section_bar(sections, progress):
