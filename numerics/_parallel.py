@@ -59,6 +59,16 @@ def one_blas_thread():
         yield
 
 
+#: glibc malloc settings of the local cluster's worker processes (set before they start).  Dask's
+#: default hands freed memory back to the kernel at once (a 64 KiB trim threshold), so every
+#: simulation's large arrays are fresh pages, zeroed by the kernel on first touch: measured on a
+#: 2-core machine, 55 000 page faults and 0.15-0.4 s of system time per 1.3 s instance
+#: (T = 8000, N = 600) instead of 6 000 and 0.05 s.  Keeping up to 1 GiB of freed memory and
+#: serving arrays up to 256 MiB from the heap removes that; a worker's resident memory then
+#: stays at the peak of its largest task.
+WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": str(2**30), "MALLOC_MMAP_THRESHOLD_": str(2**28)}
+
+
 def _run_one(fn, args):
     with one_blas_thread():
         return fn(*args)
@@ -126,11 +136,15 @@ class Executor:
                                      f"{self.CONNECT_TIMEOUT} ({' '.join(str(exc).split())[:200]})") from None
                 self._own = [self._client]
             else:
+                import dask
+
                 try:
-                    cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                           host="127.0.0.1", dashboard_address=":0",
-                                           env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                                                "MKL_NUM_THREADS": "1"})
+                    with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v
+                                          for k, v in WORKER_MALLOC.items()}):
+                        cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                               host="127.0.0.1", dashboard_address=":0",
+                                               env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                                                    "MKL_NUM_THREADS": "1"})
                 except (OSError, RuntimeError, TimeoutError) as exc:
                     # no local cluster here (no processes, no loopback): the same numbers, serially
                     warnings.warn(f"could not start a local Dask cluster ({' '.join(str(exc).split())}); "
