@@ -540,32 +540,47 @@ def _measure_compute_optimal(a, b, astr, bstr, dps, decades):
         dLt = -2 * t * S.decay(t, extra=1)                  # dL_t/dlog t
         return N, t, LN + Lt, dLN - dLt                     # dL/dlog N at fixed C
 
-    rows = []
-    prev = None
+    rows, us_opt = [], []
     tol = w.mpf(10) ** -(dps + 4)     # a last step this small leaves an error near its 1.6th power
     for j, d in enumerate(decades):
         C = w.mpf(10) ** d
-        f = lambda uu: parts(uu, C)[3]  # noqa: E731
-        if prev is None:
-            # bracket the stationary point on a grid of log kappa (N from ~1 to C)
+        last = {}
+
+        def f(uu, C=C, last=last):
+            last[uu] = parts(uu, C)    # the solve's last evaluation is the optimum's row
+            return last[uu][3]
+
+        what = f"compute-optimal stationary point at C = 10^{d}"
+        if not us_opt:
+            # bracket the stationary point on a grid of log kappa (N from ~1 to C), left to right
             us = [-(al * w.ln(C)) * i / 10 for i in range(1, 10)]
-            vals = [f(u_) for u_ in us]
-            i = next((i for i in range(len(us) - 1) if vals[i] * vals[i + 1] < 0), None)
-            if i is None:
-                raise ArithmeticError(f"no compute-optimal stationary point bracketed at C = {C}")
-            u = secant(f, us[i], us[i + 1], f0=vals[i], f1=vals[i + 1], bracket=True, tol=tol,
-                       what=f"compute-optimal stationary point at C = 10^{d}").u
-        else:
-            # continue from the previous optimum along its drift per decade (secant iteration)
-            step = decades[j] - decades[j - 1]
-            if prev[0] is None:
-                u0 = prev[1] - al * w.ln(10) * step / 2
+            vals = [f(us[0])]
+            for i in range(1, len(us)):
+                vals.append(f(us[i]))
+                if vals[-2] * vals[-1] < 0:
+                    break
             else:
-                u0 = prev[1] + (prev[1] - prev[0]) * step / (decades[j - 1] - decades[j - 2])
-            u = secant(f, u0, u0 * (1 + w.mpf(10) ** -3), tol=tol,
-                       what=f"compute-optimal stationary point at C = 10^{d}").u
-        prev = (None if prev is None else prev[1], u)
-        N, t, L, _ = parts(u, C)
+                raise ArithmeticError(f"no compute-optimal stationary point bracketed at C = {C}")
+            u = secant(f, us[i - 1], us[i], f0=vals[-2], f1=vals[-1], bracket=True, tol=tol, what=what).u
+        else:
+            # continue the previous optima along their drift in log C: the secant starts from the
+            # linear and the quadratic extrapolations (both close to the optimum, so the first
+            # step is nearly a Newton step); after the first budget, the derived drift
+            # (N* ~ C^e_N and n1(kappa) = N ~ kappa^(-1/alpha) give d log kappa = -alpha e_N d log C)
+            x = [w.mpf(dd) for dd in decades[:j]]
+            if len(us_opt) == 1:
+                e_N = _exact_exponent("bap", "compute_optimal.N", a, b)
+                u0 = us_opt[0] - al * w.mpf(e_N) * w.ln(10) * (d - x[0])
+                u1 = u0 * (1 + w.mpf(10) ** -3)
+            else:
+                u0 = us_opt[-1] + (us_opt[-1] - us_opt[-2]) * (d - x[-1]) / (x[-1] - x[-2])
+                u1 = u0 * (1 + w.mpf(10) ** -3) if len(us_opt) == 2 else _quadratic_extrapolation(
+                    x[-3:], us_opt[-3:], d)
+                if abs(u1 - u0) < w.mpf(10) ** -(dps // 2):
+                    u1 = u0 + w.mpf(10) ** -(dps // 2)
+            u = secant(f, u0, u1, tol=tol, what=what).u
+        us_opt.append(u)
+        N, t, L, _ = last[u] if u in last else parts(u, C)
         rows.append((C, N, t, L))
     noise = w.mpf(10) ** (-(dps - 2))
     out = []
@@ -579,6 +594,14 @@ def _measure_compute_optimal(a, b, astr, bstr, dps, decades):
                                "argmin_N [L_t(C/N) + L_N(N)] (additive asymptotic model, exact terms)",
                                _digits(w, e_m, d, False, dps), None))
     return out
+
+
+def _quadratic_extrapolation(x, y, x_new):
+    """The parabola through three points ``(x, y)``, at ``x_new`` (Lagrange form)."""
+    (x0, x1, x2), (y0, y1, y2) = x, y
+    return (y0 * (x_new - x1) * (x_new - x2) / ((x0 - x1) * (x0 - x2))
+            + y1 * (x_new - x0) * (x_new - x2) / ((x1 - x0) * (x1 - x2))
+            + y2 * (x_new - x0) * (x_new - x1) / ((x2 - x0) * (x2 - x1)))
 
 
 def measured_exponents(model, alpha, beta=None, *, dps=30, sizes=None) -> dict:
