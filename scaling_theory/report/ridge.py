@@ -152,15 +152,34 @@ def _duality_build(cfg, sims, out):
 
 
 def _gamma_grid():
-    return np.concatenate([[0.0], np.logspace(-7, 1, 81)])
+    return np.concatenate([[0.0], np.logspace(-7, 1, 33)])
 
 
 def _optimal_gamma(model, Ns):
+    """The optimally tuned ridge at each ``N`` and its loss: the lowest of ``gamma = 0`` and a
+    grid of ``log gamma`` (4 per decade), refined by the vertex of the parabola in
+    ``(log gamma, log L)`` through the lowest grid point and its neighbours (kept where lower)."""
     gg = _gamma_grid()
-    g = mrs_theory_grid(model, N=np.asarray(Ns, float)[:, None], gamma=gg[None, :])
+    Ns = np.asarray(Ns, float)
+    g = mrs_theory_grid(model, N=Ns[:, None], gamma=gg[None, :])
     loss = np.where(np.isfinite(g.test_loss), g.test_loss, np.inf)
     k = np.argmin(loss, axis=1)
-    return gg[k], loss[np.arange(len(k)), k]
+    rows = np.arange(len(k))
+    best_g, best_l = gg[k], loss[rows, k]
+    inner = np.flatnonzero((k >= 2) & (k <= gg.size - 2))          # both neighbours positive
+    if inner.size:
+        kk = k[inner]
+        x = np.log(np.stack([gg[kk - 1], gg[kk], gg[kk + 1]]))
+        y = np.log(np.stack([loss[inner, kk - 1], loss[inner, kk], loss[inner, kk + 1]]))
+        h = x[1] - x[0]                                             # equal steps in log gamma
+        curv = y[0] - 2 * y[1] + y[2]
+        ok = np.isfinite(curv) & (curv > 0)
+        vertex = x[1] + np.where(ok, h * (y[0] - y[2]) / (2 * np.where(ok, curv, 1.0)), 0.0)
+        gv = np.exp(np.clip(vertex, x[0], x[2]))
+        lv = mrs_theory_grid(model, N=Ns[inner], gamma=gv).test_loss
+        better = ok & np.isfinite(lv) & (lv < best_l[inner])
+        best_g[inner[better]], best_l[inner[better]] = gv[better], lv[better]
+    return best_g, best_l
 
 
 def _peak_plan(cfg):
