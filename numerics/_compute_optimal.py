@@ -242,7 +242,8 @@ def bap_compute_optimal(model: BAPModel, compute, *, budget: str = "Nt", progres
                 guess = u0 + slope * (lc - lc0)
             # the centre from the guess (a warm guess skips the widest window), then each side
             # from the centre moved along the slope: its error (the slope's, times h decades) is
-            # far inside the last window, which alone fixes the minimiser's digits
+            # far inside the last window, run twice (the first pass centres it on the minimum, so
+            # the second's parabola is as symmetric as the full search's: same digits, measured)
             pts = {0.0: (lc, *minimise(c, guess, _WIDTHS if prev is None else _WIDTHS[1:]))}
             slope = prev[2] if prev else 0.5
             for d in (-_H, _H):

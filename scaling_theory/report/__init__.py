@@ -13,8 +13,9 @@ module runs the sections and writes the report atomically.
 The report is a list of :class:`Section` objects (:data:`SECTIONS`).  A
 section *plans* the simulations it needs (:class:`SimJob`) and then *builds*
 its figure, data and text from the theory and the finished simulations.  All
-simulations of all sections run first, under one progress bar, so later
-issues add figures by appending sections.  Sections (a)-(e) are model A
+simulations of all sections (and the sections' other long computations) run
+first, under one progress bar, then the builds, each a task on the same
+executor; later issues add figures by appending sections.  Sections (a)-(e) are model A
 (ridge regression, :func:`~scaling_theory.numerics.mrs_theory_grid` against
 :func:`~scaling_theory.numerics.simulate_mrs`); sections (f)-(j) are model B (gradient
 flow, :func:`~scaling_theory.numerics.bap_theory` against :func:`~scaling_theory.numerics.simulate_bap`);
@@ -222,10 +223,11 @@ def reproduce(out_dir, *, seeds=None, quick=False, progress=True, sections=None,
     vector : {"pdf", "svg", None}
         Vector twin written beside every PNG (default ``"pdf"``; ``None``: PNG only).
     workers : int >= 0, optional
-        The simulations' instances run as tasks of the sweep engine: ``0`` serially, ``K`` on a
-        local Dask cluster of ``K`` processes (default: one per core; serial with ``quick``,
-        whose tiny tasks cost less than starting the cluster: 14 s against 26 s).  The numbers
-        do not depend on it (one BLAS thread per task, seeds per instance).
+        The simulations' instances, the sections' long computations and then the sections'
+        builds run as tasks of the sweep engine: ``0`` serially, ``K`` on a local Dask cluster
+        of ``K`` processes (default: one per core; serial with ``quick``, whose tiny tasks cost
+        less than starting the cluster: 14 s against 26 s).  The numbers do not depend on it
+        (one BLAS thread per task, seeds per instance).
     resume : bool
         Keep the instances already in ``out_dir/simulations.sqlite`` (written as each finishes,
         so a killed run loses nothing) and run only the missing ones; otherwise start afresh.
