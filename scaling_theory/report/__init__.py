@@ -388,7 +388,7 @@ def _build_section(section, cfg, sims, out, store_file, style):
 
 
 def _section_bar(sections, progress):
-    """A ``tqdm`` bar over the sections (their theory curves and figures), naming the one running."""
+    """A ``tqdm`` bar over the sections (their theory curves and figures), naming the last one done."""
     from tqdm.auto import tqdm
 
     return tqdm(total=len(sections), disable=not progress, unit="section", leave=True,
