@@ -76,17 +76,20 @@ def test_unwritable_out_is_refused(tmp_path):
 
 
 SIMULATING = [s for s in SECTIONS if s.name in ("scaling_N", "bap_finite_P")]
+#: ... and one whose long computations are tasks kept in the store (read back inside the workers)
+WITH_TASKS = SIMULATING + [s for s in SECTIONS if s.name == "bap_compute_optimal"]
 
 
 def test_reproduce_resumes_from_its_store_and_does_not_depend_on_workers(tmp_path, monkeypatch):
     """Every simulated instance is in ``simulations.sqlite`` as soon as it finishes; ``resume``
-    runs none of them again, and the numbers are the same serially and on two workers."""
+    runs none of them again, and the numbers are the same serially and on two workers (where
+    the sections' builds run in the workers too: the frontier's figure is drawn there)."""
     import json
     import sqlite3
 
     from scaling_theory.numerics import _seeds
 
-    serial = reproduce(tmp_path / "a", quick=True, progress=False, sections=SIMULATING, workers=0)
+    serial = reproduce(tmp_path / "a", quick=True, progress=False, sections=WITH_TASKS, workers=0)
     con = sqlite3.connect(tmp_path / "a" / _report.STORE_FILE)
     n_instances = con.execute("SELECT COUNT(*) FROM instances").fetchone()[0]
     con.close()
@@ -97,13 +100,14 @@ def test_reproduce_resumes_from_its_store_and_does_not_depend_on_workers(tmp_pat
         raise AssertionError("an instance in the store was simulated again")
 
     monkeypatch.setattr(_seeds, "_seeded", not_again)
-    resumed = reproduce(tmp_path / "a", quick=True, progress=False, sections=SIMULATING, workers=0, resume=True)
+    resumed = reproduce(tmp_path / "a", quick=True, progress=False, sections=WITH_TASKS, workers=0, resume=True)
     monkeypatch.undo()
-    two = reproduce(tmp_path / "b", quick=True, progress=False, sections=SIMULATING, workers=2)
+    two = reproduce(tmp_path / "b", quick=True, progress=False, sections=WITH_TASKS, workers=2)
+    assert (tmp_path / "b" / "bap_compute_optimal.png").is_file()      # drawn in a worker
 
     def numbers(r):
         d = json.loads(r["json"].read_text())
         return d["comparisons"], {k: {kk: vv for kk, vv in v.items() if kk != "seconds"}
-                                  for k, v in d["simulations"].items()}
+                                  for k, v in d["simulations"].items()}, d["headline"]["bap_compute_optimal"]
 
     assert numbers(resumed) == numbers(serial) == numbers(two)
