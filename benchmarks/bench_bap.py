@@ -10,8 +10,9 @@ old guard digits, side by side), a 20-digit P = inf curve, and one gradient-flow
 instance at N = 1000, P = 2000, M = 2000 with 100 times.
 
 Cost against size (issue 14): a 40-time two-point curve at M = inf, P = 10 N, N = 10^3 .. 10^15
-(times scaled with N^alpha), by the routes chosen by cost (``new``) and with the old long heads
-forced (``heads``, up to N = 10^5: beyond, minutes, then refused).
+(times scaled with N^alpha), by the routes chosen by cost (``new``), with the old long heads
+forced (``heads``, up to N = 10^5: beyond, minutes, then refused) and, at N = 10^3, with the
+size-independent route (fixed head + Euler--Maclaurin on the ray) forced (``fixed_head_ray``).
 """
 from __future__ import annotations
 
@@ -87,6 +88,13 @@ def size_scan(R):
         m = BAPModel(M="inf", alpha=1.5, beta=1.2, N=N, P=10 * N)
         t = np.logspace(-1, 9, 40) * N**1.5 / 1e3
         out[f"curve_40_times_N=1e{e}_P=10N_new_s"] = median_time(lambda: bap_theory(m, t), R)
+        if e == 3:       # the size-independent route forced at the smallest size: its cost against N
+            keep = fs._HEAD_BUDGET
+            fs._HEAD_BUDGET = 0
+            try:
+                out[f"curve_40_times_N=1e{e}_P=10N_fixed_head_ray_s"] = median_time(lambda: bap_theory(m, t), R)
+            finally:
+                fs._HEAD_BUDGET = keep
         if e <= 5:
             keep = fs._HEAD_BUDGET
             fs._HEAD_BUDGET = 10**15
