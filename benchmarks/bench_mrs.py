@@ -15,24 +15,13 @@ Measures (median wall time over repeats):
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import scipy.linalg
 
-from _bench import emit
+from _bench import emit, median_time
 from scaling_theory.numerics import MRSModel, mrs_theory, mrs_theory_grid
 from scaling_theory.numerics._simulate_ridge import simulate_mrs_instance
-
-
-def timeit(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times)
 
 
 def main(argv=None):
@@ -50,12 +39,12 @@ def main(argv=None):
 
     for M in (10**3, 10**9):
         m = MRSModel(M=M, alpha=1, N=100, T=400, gamma=1e-3)
-        out[f"point_double_M=1e{int(np.log10(M))}_s"] = timeit(lambda: mrs_theory(m), R)[0]
+        out[f"point_double_M=1e{int(np.log10(M))}_s"] = median_time(lambda: mrs_theory(m), R)
 
     m = MRSModel(M=10**6, alpha=1, N=1, T=1, gamma=1e-3, noise_var=1e-3)
     N = np.round(np.logspace(1, 5, 100))
     T = np.round(np.logspace(1, 5, 100))
-    out["grid_1e4_points_s"] = timeit(lambda: mrs_theory_grid(m, N=N[:, None], T=T[None, :]), R)[0]
+    out["grid_1e4_points_s"] = median_time(lambda: mrs_theory_grid(m, N=N[:, None], T=T[None, :]), R)
 
     m50 = MRSModel(M=1000, alpha="1", N=100, T=400, gamma="0.001", noise_var="0.001")
     m50b = MRSModel(M=10**9, alpha="1", N=100, T=400, gamma="0.001")
@@ -68,9 +57,9 @@ def main(argv=None):
         # scratch that it replaced
         ridge._double_log_kappa = start
         try:
-            out[f"point_mpmath_50_digits{tag}_s"] = timeit(lambda: mrs_theory(m50, dps=50), R)[0]
-            out[f"point_mpmath_50_digits_M=1e9{tag}_s"] = timeit(lambda: mrs_theory(m50b, dps=50), R)[0]
-            out[f"point_mpmath_50_digits_gamma=0.01{tag}_s"] = timeit(lambda: mrs_theory(m50c, dps=50), R)[0]
+            out[f"point_mpmath_50_digits{tag}_s"] = median_time(lambda: mrs_theory(m50, dps=50), R)
+            out[f"point_mpmath_50_digits_M=1e9{tag}_s"] = median_time(lambda: mrs_theory(m50b, dps=50), R)
+            out[f"point_mpmath_50_digits_gamma=0.01{tag}_s"] = median_time(lambda: mrs_theory(m50c, dps=50), R)
         finally:
             ridge._double_log_kappa = polish
 
@@ -78,25 +67,25 @@ def main(argv=None):
 
     mn = MRSModel(M=1000, alpha=1, N=2000, T=4000, gamma=1e-4, activation="relu")
     res = {}
-    out["nonlinear_point_N=2000_default_s"] = timeit(lambda: res.setdefault("a", mrs_nonlinear_theory(mn, workers=0)), 1)[0]
+    out["nonlinear_point_N=2000_default_s"] = median_time(lambda: res.setdefault("a", mrs_nonlinear_theory(mn, workers=0)), 1)
     out["nonlinear_point_N=2000_draws_used"] = float(res["a"].u_draws)
     if not args.skip_simulation:
-        out["nonlinear_point_N=2000_16_draws_s"] = timeit(lambda: mrs_nonlinear_theory(mn, u_draws=16, workers=0), 1)[0]
+        out["nonlinear_point_N=2000_16_draws_s"] = median_time(lambda: mrs_nonlinear_theory(mn, u_draws=16, workers=0), 1)
 
     if not args.skip_simulation:
         Ns = Ts = 2000
         M = 4000
         model = MRSModel(M=M, alpha=1, N=Ns, T=Ts)
         rs = max(1, R // 2)
-        inst, _ = timeit(lambda: simulate_mrs_instance(model, np.random.default_rng(0), gammas=[0.0, 1e-3, 1e-2]), rs)
+        inst = median_time(lambda: simulate_mrs_instance(model, np.random.default_rng(0), gammas=[0.0, 1e-3, 1e-2]), rs)
         rng = np.random.default_rng(1)
         lam = model.eigenvalues()
         X = rng.standard_normal((Ts, M)) * np.sqrt(lam)
         U = rng.standard_normal((Ns, M)) / np.sqrt(M)
-        gemm, _ = timeit(lambda: X @ U.T, rs)
+        gemm = median_time(lambda: X @ U.T, rs)
         Phi = X @ U.T
-        svd, _ = timeit(lambda: scipy.linalg.svd(Phi, full_matrices=False, lapack_driver="gesdd"), rs)
-        draw, _ = timeit(lambda: (rng.standard_normal((Ts, M)), rng.standard_normal((Ns, M))), rs)
+        svd = median_time(lambda: scipy.linalg.svd(Phi, full_matrices=False, lapack_driver="gesdd"), rs)
+        draw = median_time(lambda: (rng.standard_normal((Ts, M)), rng.standard_normal((Ns, M))), rs)
         flops = 2.0 * Ts * M * Ns
         out.update({
             "simulation_instance_N=T=2000_M=4000_s": inst,
