@@ -167,7 +167,7 @@ def secant(f, x0, x1, *, tol, f0=None, f1=None, bracket=False, maxiter=100, what
     f1 = f(x1) if f1 is None else f1
     if bracket and not f0 * f1 < 0:
         raise ValueError(f"{what}: the bracket [{x0}, {x1}] does not change sign")
-    lo, flo, hi, fhi = x0, f0, x1, f1
+    lo, flo, hi = x0, f0, x1
     for it in range(1, maxiter + 1):
         if f1 == 0:
             return RootResult(u=x1, residual=f1, iterations=it, converged=True)
@@ -180,7 +180,7 @@ def secant(f, x0, x1, *, tol, f0=None, f1=None, bracket=False, maxiter=100, what
         fx = f(x)
         if bracket:                      # keep a sign change between lo and hi
             if fx * flo < 0:
-                hi, fhi = x, fx
+                hi = x
             else:
                 lo, flo = x, fx
         x0, f0, x1, f1 = x1, f1, x, fx

@@ -360,7 +360,7 @@ def _bap_ensemble_build(cfg, sims, out):
                                  (sW, "C3", "D", f"one model, $N = {E * N}$ $(= EN)$")):
         _errorbar(ax, sim.times, sim.test_loss, sim.test_loss_sem, color=color, fmt=fmt, label=lab)
     _errorbar(ax, s1.times, _positive(B), B_sem, color="0.3", fmt="x",
-              label=f"bias $B$ estimated from the paired simulations")
+              label="bias $B$ estimated from the paired simulations")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training time $t$")
