@@ -33,36 +33,32 @@ from _bench import emit
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: name -> Python code run in a fresh process; it prints the seconds of its timed part.
-SNIPPETS = {
-    "reproduce": None,  # the command line, timed from outside
-    "frontier_tasks": """
+#: The start of the snippets that time parts of the report (serially, one BLAS thread).
+_REPORT = """
 import time
 from threadpoolctl import threadpool_limits
 threadpool_limits(1)
 from scaling_theory.report._common import ReportConfig
+"""
+
+#: name -> Python code run in a fresh process; it prints the seconds of its timed part.
+SNIPPETS = {
+    "reproduce": None,  # the command line, timed from outside
+    "frontier_tasks": _REPORT + """
 from scaling_theory.report.flow import _bap_frontier_tasks
 t0 = time.perf_counter()
 for _, fn, args in _bap_frontier_tasks(ReportConfig.default(None)):
     fn(*args)
 print(time.perf_counter() - t0)
 """,
-    "exponent_table": """
-import time
-from threadpoolctl import threadpool_limits
-threadpool_limits(1)
-from scaling_theory.report._common import ReportConfig
+    "exponent_table": _REPORT + """
 from scaling_theory.report.asymptotics import _asymptotics_tasks
 t0 = time.perf_counter()
 for _, fn, args in _asymptotics_tasks(ReportConfig.default(None)):
     fn(*args)
 print(time.perf_counter() - t0)
 """,
-    "optimal_ridge": """
-import time
-from threadpoolctl import threadpool_limits
-threadpool_limits(1)
-from scaling_theory.report._common import ReportConfig
+    "optimal_ridge": _REPORT + """
 from scaling_theory.report.ridge import _dense, _optimal_gamma
 cfg = ReportConfig.default(None)
 T = cfg.peak_T
